@@ -1,0 +1,1 @@
+"""Vocabulary shared by every package: ids, events, errors, clock, geography, scope."""

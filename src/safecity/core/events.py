@@ -1,0 +1,86 @@
+"""Facts published on the bus. Past tense, serialisable, each with the org path it belongs to.
+
+`org_path` ("/1/4/9/") lets a subscriber (the operator WebSocket, a cascade link) keep only the
+events inside a scope without asking the store. Subjects follow NATS conventions so the same names
+work on JetStream: tokens separated by dots, `*` matches one token, `>` the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_prefix: ClassVar[str] = "events"
+    at: datetime = Field(description="When the fact happened (UTC)")
+    org_path: str = Field(description="Materialised path of the org unit the fact belongs to")
+    actor: str | None = Field(default=None, description="Who caused it, if a person or system did")
+
+    @property
+    def subject(self) -> str:
+        return self.subject_prefix
+
+
+class OrgUnitChanged(Event):
+    kind: Literal["org_unit_changed"] = "org_unit_changed"
+    subject_prefix: ClassVar[str] = "org.unit"
+    org_unit_id: int
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class PointChanged(Event):
+    kind: Literal["point_changed"] = "point_changed"
+    subject_prefix: ClassVar[str] = "org.point"
+    point_id: int
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class DeviceChanged(Event):
+    kind: Literal["device_changed"] = "device_changed"
+    subject_prefix: ClassVar[str] = "org.device"
+    device_id: int
+    point_id: int
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class PointsImported(Event):
+    kind: Literal["points_imported"] = "points_imported"
+    subject_prefix: ClassVar[str] = "org.point.imported"
+    count: int
+
+
+class UserSignedIn(Event):
+    kind: Literal["user_signed_in"] = "user_signed_in"
+    subject_prefix: ClassVar[str] = "access.signin"
+    username: str
+    source: str | None = None
+
+
+AnyEvent = Annotated[
+    OrgUnitChanged | PointChanged | DeviceChanged | PointsImported | UserSignedIn,
+    Field(discriminator="kind"),
+]
+ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def decode_event(data: bytes) -> Event:
+    """Rebuild an event from its JSON form (what a networked bus carries)."""
+    event: Event = ANY_EVENT.validate_json(data)
+    return event

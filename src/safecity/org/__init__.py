@@ -1,0 +1,1 @@
+"""The registry: org units (city bureau → district branch → police station), points, devices."""

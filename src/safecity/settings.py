@@ -1,0 +1,157 @@
+"""One settings tree: a YAML file overlaid by SAFECITY_* environment variables.
+
+Loaded once at start and passed down; nothing else reads the environment. A bad file fails at
+start with the file, the line, the field and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from safecity.core.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    url: str = Field(
+        default="sqlite:///var/safecity.db",
+        description="SQLAlchemy URL: sqlite:///PATH (embedded) or postgresql://USER:PW@HOST/DB",
+        min_length=9,
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement")
+
+
+class ApiSettings(_Section):
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port (0 picks a free one)")
+    page_size_max: int = Field(default=500, ge=10, le=10_000, description="Largest page served")
+
+
+class SecuritySettings(_Section):
+    master_key: SecretStr = Field(
+        description="Fernet key (32 url-safe base64 bytes) encrypting device credentials at rest",
+    )
+    token_ttl_s: int = Field(
+        default=12 * 3600, ge=60, le=30 * 86400, description="Session token lifetime, seconds"
+    )
+    lockout_after: int = Field(
+        default=5, ge=1, le=100, description="Consecutive failed sign-ins that lock an account"
+    )
+    lockout_s: int = Field(
+        default=900, ge=10, le=86400, description="How long a locked account stays locked"
+    )
+    login_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="Sign-in attempts allowed per source per minute"
+    )
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Lowest level written"
+    )
+    json_lines: bool = Field(default=True, description="JSON lines (True) or a console format")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAFECITY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Database")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API and console")
+    security: SecuritySettings = Field(description="Keys, tokens and sign-in limits")
+    log: LogSettings = Field(default_factory=LogSettings, description="Structured logging")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],  # noqa: ARG003 (signature fixed by pydantic-settings)
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 (no .env is read)
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 (no secret dir)
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (passed as init kwargs); no .env file is read.
+        return env_settings, init_settings
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping key, by its dotted path."""
+
+
+def _load_with_lines(text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[tuple[str, ...], int] = {}
+
+        def walk(current: yaml.Node | None, path: tuple[str, ...]) -> None:
+            if isinstance(current, yaml.MappingNode):
+                for key, value in current.value:
+                    key_path = (*path, str(key.value))
+                    lines[key_path] = key.start_mark.line + 1
+                    walk(value, key_path)
+            elif isinstance(current, yaml.SequenceNode):
+                for index, item in enumerate(current.value):
+                    lines[(*path, str(index))] = item.start_mark.line + 1
+                    walk(item, (*path, str(index)))
+
+        walk(node, ())
+        data = loader.construct_document(node) if node is not None else {}
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read `path` (YAML) if given, overlay SAFECITY_* variables and `overrides`, validate."""
+    data: dict[str, Any] = {}
+    lines: dict[tuple[str, ...], int] = {}
+    where = str(path) if path else "<environment>"
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        try:
+            loaded, lines = _load_with_lines(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{line}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}:1: the top level must be a mapping of sections")
+        data = loaded
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(data.get(section), dict):
+            data[section] = {**data[section], **values}
+        else:
+            data[section] = values
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(str(part) for part in error["loc"])
+            field = ".".join(loc) or "(root)"
+            line_no = _nearest_line(lines, loc)
+            at = f"{where}:{line_no}" if line_no else where
+            problems.append(f"{at}: {field}: {error['msg']}")
+        raise ConfigError("\n".join(problems)) from exc
+
+
+def _nearest_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None

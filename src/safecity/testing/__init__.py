@@ -1,0 +1,1 @@
+"""Fakes that implement the real Protocols, for tests and simulations."""
