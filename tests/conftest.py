@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,8 +26,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'safecity.db'}"
         return
-    import asyncio
-
     server: str = request.getfixturevalue("postgres_server")
     yield asyncio.run(create_database(server))
 

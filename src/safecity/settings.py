@@ -11,7 +11,13 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from safecity.core.errors import ConfigError
 
@@ -139,15 +145,34 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             data[section] = values
     try:
         return Settings(**data)
+    except SettingsError as exc:  # a SAFECITY_<SECTION> variable that is not valid JSON
+        raise ConfigError(f"<environment>: {exc}") from exc
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(str(part) for part in error["loc"])
-            field = ".".join(loc) or "(root)"
+        raise ConfigError(_describe(exc, lines, where)) from exc
+
+
+def _describe(exc: ValidationError, lines: dict[tuple[str, ...], int], where: str) -> str:
+    """One line per problem: where the bad value came from, the field, and why."""
+    from_env = EnvSettingsSource(Settings)()  # the environment wins: blame it, not the file
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        field = ".".join(loc) or "(root)"
+        if loc and _provides(from_env, loc):
+            at = f"SAFECITY_{'__'.join(loc).upper()} (environment)"
+        else:
             line_no = _nearest_line(lines, loc)
             at = f"{where}:{line_no}" if line_no else where
-            problems.append(f"{at}: {field}: {error['msg']}")
-        raise ConfigError("\n".join(problems)) from exc
+        problems.append(f"{at}: {field}: {error['msg']}")
+    return "\n".join(problems)
+
+
+def _provides(values: Any, loc: tuple[str, ...]) -> bool:
+    for part in loc:
+        if not isinstance(values, dict) or part not in values:
+            return False
+        values = values[part]
+    return True
 
 
 def _nearest_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:

@@ -42,6 +42,8 @@ class MemorySubscription:
         try:
             await asyncio.wait_for(self._queue.put(delivery), wait_s)
         except TimeoutError:
+            if self._closed:  # close() ran while we waited: keep its end marker, drop this one
+                return
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._queue.get_nowait()
             self._dropped += 1

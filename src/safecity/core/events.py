@@ -62,7 +62,7 @@ class DeviceChanged(Event):
 
 class PointsImported(Event):
     kind: Literal["points_imported"] = "points_imported"
-    subject_prefix: ClassVar[str] = "org.point.imported"
+    subject_prefix: ClassVar[str] = "org.import.points"
     count: int
 
 

@@ -22,8 +22,8 @@ DeviceId = NewType("DeviceId", int)
 UserId = NewType("UserId", int)
 GrantId = NewType("GrantId", int)
 
-_DIGITS_20: Final = re.compile(r"\d{20}")
-_DIGITS_8: Final = re.compile(r"\d{8}")
+_DIGITS_20: Final = re.compile(r"[0-9]{20}")  # ASCII only: `\d` matches any Unicode digit
+_DIGITS_8: Final = re.compile(r"[0-9]{8}")
 SERIAL_MAX: Final = 999_999
 
 
@@ -117,11 +117,11 @@ class GbCode:
         network: NetworkFlag | str,
         serial: int,
     ) -> GbCode:
-        if not re.fullmatch(r"\d{2}", industry):
+        if not re.fullmatch(r"[0-9]{2}", industry):
             raise ValueError(f"industry code {industry!r} must be 2 digits")
-        if not re.fullmatch(r"\d{3}", str(type_code)):
+        if not re.fullmatch(r"[0-9]{3}", str(type_code)):
             raise ValueError(f"type code {type_code!r} must be 3 digits")
-        if not re.fullmatch(r"\d", str(network)):
+        if not re.fullmatch(r"[0-9]", str(network)):
             raise ValueError(f"network flag {network!r} must be 1 digit")
         if not 0 <= serial <= SERIAL_MAX:
             raise ValueError(f"serial {serial} must be 0..{SERIAL_MAX}")

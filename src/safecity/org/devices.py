@@ -100,9 +100,14 @@ class DeviceService:
         path = "" if scope.role is Role.PARTNER else scope.org_path
         async with self._ctx.db.session() as session:
             rows, total = await repo.devices(
-                session, path=path, shared=scope.shared_points, offset=page.offset,
-                limit=page.limit, point_id=point_id, kind=kind,
-            )  # fmt: skip
+                session,
+                path=path,
+                shared=scope.shared_points,
+                offset=page.offset,
+                limit=page.limit,
+                point_id=point_id,
+                kind=kind,
+            )
         return Page(
             items=[device_view(r) for r in rows], total=total, offset=page.offset, limit=page.limit
         )
@@ -121,18 +126,33 @@ class DeviceService:
                 gb_id = draft.gb_id
             now = self._ctx.clock.now()
             row = DeviceRow(
-                point_id=point.id, org_path=point.org_path, gb_id=gb_id, kind=draft.kind,
-                name=draft.name, vendor=draft.vendor, model=draft.model, host=draft.host,
-                port=draft.port, stream_url=draft.stream_url, username=draft.username,
-                secret=self._seal(draft.password), enabled=True, created_at=now, updated_at=now,
-            )  # fmt: skip
+                point_id=point.id,
+                org_path=point.org_path,
+                gb_id=gb_id,
+                kind=draft.kind,
+                name=draft.name,
+                vendor=draft.vendor,
+                model=draft.model,
+                host=draft.host,
+                port=draft.port,
+                stream_url=draft.stream_url,
+                username=draft.username,
+                secret=self._seal(draft.password),
+                enabled=True,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(row)
             await session.flush()
             await record(
-                self._ctx, session, scope, action="device.create", target=f"device:{row.id}",
+                self._ctx,
+                session,
+                scope,
+                action="device.create",
+                target=f"device:{row.id}",
                 org_path=row.org_path,
                 detail=changed_fields(draft.model_dump(mode="json", exclude={"password"})),
-            )  # fmt: skip
+            )
         await self._publish(row, scope, "created")
         return device_view(row)
 
@@ -150,9 +170,14 @@ class DeviceService:
                     setattr(row, key, value)
             row.updated_at = self._ctx.clock.now()
             await record(
-                self._ctx, session, scope, action="device.update", target=f"device:{row.id}",
-                org_path=row.org_path, detail=changed_fields(changes),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="device.update",
+                target=f"device:{row.id}",
+                org_path=row.org_path,
+                detail=changed_fields(changes),
+            )
         await self._publish(row, scope, "updated")
         return device_view(row)
 
@@ -164,9 +189,14 @@ class DeviceService:
                 raise NotFound(f"device {device_id} not found")
             await session.delete(row)
             await record(
-                self._ctx, session, scope, action="device.delete", target=f"device:{row.id}",
-                org_path=row.org_path, detail={"gb_id": row.gb_id, "name": row.name},
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="device.delete",
+                target=f"device:{row.id}",
+                org_path=row.org_path,
+                detail={"gb_id": row.gb_id, "name": row.name},
+            )
         await self._publish(row, scope, "deleted")
 
     async def credentials(self, scope: Scope, device_id: int) -> tuple[str | None, str | None]:
@@ -176,9 +206,13 @@ class DeviceService:
             row = await self._visible(session, scope, device_id)
             password = self._ctx.sealer.open(row.secret) if row.secret else None
             await record(
-                self._ctx, session, scope, action="device.credentials", target=f"device:{row.id}",
+                self._ctx,
+                session,
+                scope,
+                action="device.credentials",
+                target=f"device:{row.id}",
                 org_path=row.org_path,
-            )  # fmt: skip
+            )
         return row.username, password
 
     def _seal(self, password: SecretStr | None) -> bytes | None:
@@ -187,7 +221,11 @@ class DeviceService:
     async def _publish(self, row: DeviceRow, scope: Scope, change: Change) -> None:
         await self._ctx.bus.publish(
             DeviceChanged(
-                at=self._ctx.clock.now(), org_path=row.org_path, actor=scope.username,
-                device_id=row.id, point_id=row.point_id, change=change,
+                at=self._ctx.clock.now(),
+                org_path=row.org_path,
+                actor=scope.username,
+                device_id=row.id,
+                point_id=row.point_id,
+                change=change,
             )
-        )  # fmt: skip
+        )

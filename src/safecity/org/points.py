@@ -86,9 +86,15 @@ class PointService:
         path = "" if scope.role == "partner" else scope.org_path
         async with self._ctx.db.session() as session:
             rows, total = await repo.points(
-                session, path=path, shared=scope.shared_points, offset=page.offset,
-                limit=page.limit, org_unit_id=org_unit_id, tag=tag, text=text,
-            )  # fmt: skip
+                session,
+                path=path,
+                shared=scope.shared_points,
+                offset=page.offset,
+                limit=page.limit,
+                org_unit_id=org_unit_id,
+                tag=tag,
+                text=text,
+            )
         return Page(
             items=[point_view(r) for r in rows], total=total, offset=page.offset, limit=page.limit
         )
@@ -103,9 +109,14 @@ class PointService:
             session.add(row)
             await session.flush()
             await record(
-                self._ctx, session, scope, action="point.create", target=f"point:{row.id}",
-                org_path=row.org_path, detail=draft.model_dump(mode="json"),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="point.create",
+                target=f"point:{row.id}",
+                org_path=row.org_path,
+                detail=draft.model_dump(mode="json"),
+            )
         await self._publish(row, scope, "created")
         return point_view(row)
 
@@ -126,9 +137,14 @@ class PointService:
                 setattr(row, key, value)
             row.updated_at = self._ctx.clock.now()
             await record(
-                self._ctx, session, scope, action="point.update", target=f"point:{row.id}",
-                org_path=row.org_path, detail=changed_fields(changes),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="point.update",
+                target=f"point:{row.id}",
+                org_path=row.org_path,
+                detail=changed_fields(changes),
+            )
         await self._publish(row, scope, "updated")
         return point_view(row)
 
@@ -140,15 +156,23 @@ class PointService:
                 raise NotFound(f"point {point_id} not found")
             await repo.delete_point(session, row.id)
             await record(
-                self._ctx, session, scope, action="point.delete", target=f"point:{row.id}",
-                org_path=row.org_path, detail={"name": row.name},
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="point.delete",
+                target=f"point:{row.id}",
+                org_path=row.org_path,
+                detail={"name": row.name},
+            )
         await self._publish(row, scope, "deleted")
 
     async def _publish(self, row: PointRow, scope: Scope, change: Change) -> None:
         await self._ctx.bus.publish(
             PointChanged(
-                at=self._ctx.clock.now(), org_path=row.org_path, actor=scope.username,
-                point_id=row.id, change=change,
+                at=self._ctx.clock.now(),
+                org_path=row.org_path,
+                actor=scope.username,
+                point_id=row.id,
+                change=change,
             )
-        )  # fmt: skip
+        )

@@ -57,6 +57,14 @@ class OrgUnitService:
         async with self._ctx.db.session() as session:
             return unit_view(await visible_unit(session, scope, unit_id))
 
+    async def find_by_centre(self, scope: Scope, centre_code: str) -> OrgUnit:
+        require(scope, Resource.ORG_UNIT, Action.READ)
+        async with self._ctx.db.session() as session:
+            row = await repo.unit_by_centre(session, centre_code)
+            if row is None or not scope.covers_path(row.path):
+                raise NotFound(f"no org unit has centre code {centre_code}")
+            return unit_view(row)
+
     async def list(self, scope: Scope, page: PageRequest) -> Page[OrgUnit]:
         require(scope, Resource.ORG_UNIT, Action.READ)
         async with self._ctx.db.session() as session:
@@ -73,9 +81,14 @@ class OrgUnitService:
             parent = await visible_unit(session, scope, draft.parent_id)
             row = await self._insert(session, parent, draft)
             await record(
-                self._ctx, session, scope, action="org_unit.create", target=f"org_unit:{row.id}",
-                org_path=row.path, detail=draft.model_dump(mode="json"),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="org_unit.create",
+                target=f"org_unit:{row.id}",
+                org_path=row.path,
+                detail=draft.model_dump(mode="json"),
+            )
         await self._publish(row, scope, "created")
         return unit_view(row)
 
@@ -86,9 +99,14 @@ class OrgUnitService:
         async with self._ctx.db.write() as session:
             row = await self._insert(session, None, draft)
             await record(
-                self._ctx, session, actor, action="org_unit.create", target=f"org_unit:{row.id}",
-                org_path=row.path, detail=draft.model_dump(mode="json"),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                actor,
+                action="org_unit.create",
+                target=f"org_unit:{row.id}",
+                org_path=row.path,
+                detail=draft.model_dump(mode="json"),
+            )
         await self._publish(row, actor, "created")
         return unit_view(row)
 
@@ -131,9 +149,14 @@ class OrgUnitService:
                 setattr(row, key, value)
             row.updated_at = self._ctx.clock.now()
             await record(
-                self._ctx, session, scope, action="org_unit.update", target=f"org_unit:{row.id}",
-                org_path=row.path, detail=changed_fields(changes),
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="org_unit.update",
+                target=f"org_unit:{row.id}",
+                org_path=row.path,
+                detail=changed_fields(changes),
+            )
         await self._publish(row, scope, "updated")
         return unit_view(row)
 
@@ -147,15 +170,23 @@ class OrgUnitService:
                 raise Conflict(f"org unit {unit_id} still has units, points or users")
             await session.delete(row)
             await record(
-                self._ctx, session, scope, action="org_unit.delete", target=f"org_unit:{row.id}",
-                org_path=row.path, detail={"name": row.name, "centre_code": row.centre_code},
-            )  # fmt: skip
+                self._ctx,
+                session,
+                scope,
+                action="org_unit.delete",
+                target=f"org_unit:{row.id}",
+                org_path=row.path,
+                detail={"name": row.name, "centre_code": row.centre_code},
+            )
         await self._publish(row, scope, "deleted")
 
     async def _publish(self, row: OrgUnitRow, scope: Scope, change: Change) -> None:
         await self._ctx.bus.publish(
             OrgUnitChanged(
-                at=self._ctx.clock.now(), org_path=row.path, actor=scope.username,
-                org_unit_id=row.id, change=change,
+                at=self._ctx.clock.now(),
+                org_path=row.path,
+                actor=scope.username,
+                org_unit_id=row.id,
+                change=change,
             )
-        )  # fmt: skip
+        )

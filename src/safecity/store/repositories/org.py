@@ -166,3 +166,35 @@ async def _page(
         ordered = ordered.offset(offset).limit(limit)
     rows = (await session.scalars(ordered)).all()
     return list(rows), int(total or 0)
+
+
+async def units_by_centre(session: AsyncSession, codes: Sequence[str]) -> dict[str, OrgUnitRow]:
+    """The units holding any of these centre codes, by code (unknown codes are simply absent)."""
+    found: dict[str, OrgUnitRow] = {}
+    for start in range(0, len(codes), 500):
+        query = select(OrgUnitRow).where(OrgUnitRow.centre_code.in_(codes[start : start + 500]))
+        found.update((row.centre_code, row) for row in await session.scalars(query))
+    return found
+
+
+async def visible_points(
+    session: AsyncSession, *, path: str, shared: frozenset[int], signage: bool | None = None
+) -> Sequence[PointRow]:
+    """Every point in the subtree at `path` ("" for none) or in `shared`, by id (for exports)."""
+    query = select(PointRow).where(_points_visible(path, shared))
+    if signage is not None:
+        query = query.where(PointRow.public_signage == signage)
+    return (await session.scalars(query.order_by(PointRow.id))).all()
+
+
+async def visible_devices(
+    session: AsyncSession, *, path: str, shared: frozenset[int]
+) -> Sequence[DeviceRow]:
+    """Every device at a point `visible_points` returns for the same arguments, by id."""
+    subtree = in_subtree(DeviceRow.org_path, path)
+    if path and shared:
+        visible = or_(subtree, DeviceRow.point_id.in_(shared))
+    else:
+        visible = subtree if path else DeviceRow.point_id.in_(shared)
+    query = select(DeviceRow).where(visible).order_by(DeviceRow.id)
+    return (await session.scalars(query)).all()

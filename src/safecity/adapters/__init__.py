@@ -1,0 +1,1 @@
+"""asyncio drivers binding protocols to sockets and translating their events."""

@@ -1,0 +1,1 @@
+"""Alarm receiving centre: intake, lifecycle, triage, linkage, supervision."""

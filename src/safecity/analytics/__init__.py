@@ -1,0 +1,1 @@
+"""Analytics: frame sampling, detectors, crowd density, zones, quality diagnostics, plates."""

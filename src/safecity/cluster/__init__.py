@@ -1,0 +1,1 @@
+"""Scale-out: node roles, camera leases, edge/centre sync."""

@@ -1,0 +1,1 @@
+"""Video: ingest, recording, retention, live view, playback, evidence export."""
