@@ -38,9 +38,17 @@ class PointExporter:
             await self._audit(session, scope, "csv", len(points))
         return write_csv(
             [
-                centre[p.org_unit_id], q(p.code or ""), q(p.name), q(p.address), repr(p.lat),
-                repr(p.lon), ";".join(p.tags), p.ownership, q(p.owner_name or ""),
-                p.owner_kind or "", "yes" if p.public_signage else "no",
+                centre[p.org_unit_id],
+                q(p.code or ""),
+                q(p.name),
+                q(p.address),
+                repr(p.lat),
+                repr(p.lon),
+                ";".join(p.tags),
+                p.ownership,
+                q(p.owner_name or ""),
+                p.owner_kind or "",
+                "yes" if p.public_signage else "no",
             ]
             for p in points
         )
@@ -58,9 +66,17 @@ class PointExporter:
             await self._audit(session, scope, "geojson", len(points))
         features = [
             _feature(
-                p, id=p.id, name=p.name, code=p.code, address=p.address, tags=list(p.tags),
-                ownership=p.ownership, owner_name=p.owner_name, owner_kind=p.owner_kind,
-                public_signage=p.public_signage, org_unit=centre[p.org_unit_id],
+                p,
+                id=p.id,
+                name=p.name,
+                code=p.code,
+                address=p.address,
+                tags=list(p.tags),
+                ownership=p.ownership,
+                owner_name=p.owner_name,
+                owner_kind=p.owner_kind,
+                public_signage=p.public_signage,
+                org_unit=centre[p.org_unit_id],
                 devices=devices.get(p.id, []),
             )
             for p in points
@@ -78,8 +94,13 @@ class PointExporter:
 
     async def _audit(self, session: AsyncSession, scope: Scope, kind: Format, count: int) -> None:
         await record(
-            self._ctx, session, scope, action="point.export", target=f"points:{kind}",
-            org_path=scope.org_path, detail={"format": kind, "count": count},
+            self._ctx,
+            session,
+            scope,
+            action="point.export",
+            target=f"points:{kind}",
+            org_path=scope.org_path,
+            detail={"format": kind, "count": count},
         )
 
 

@@ -143,8 +143,9 @@ class RowChecker:
             if column is None:
                 if value:
                     self.problem(
-                        row.line, "row", f"value {value!r} in column {position + 1}, which has "
-                        "no header",
+                        row.line,
+                        "row",
+                        f"value {value!r} in column {position + 1}, which has no header",
                     )
                     return None
                 continue

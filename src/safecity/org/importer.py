@@ -73,12 +73,19 @@ class PointImporter:
             org_path = _common_path(unit.path for _draft, unit in accepted)
             await self._insert(session, accepted, report)
             await record(
-                self._ctx, session, scope, action="point.import", target=f"file:{name[:_NAME_MAX]}",
-                org_path=org_path, detail={"count": len(accepted), "sha256": digest, "file": name},
+                self._ctx,
+                session,
+                scope,
+                action="point.import",
+                target=f"file:{name[:_NAME_MAX]}",
+                org_path=org_path,
+                detail={"count": len(accepted), "sha256": digest, "file": name},
             )
         await self._ctx.bus.publish(
             PointsImported(
-                at=self._ctx.clock.now(), org_path=org_path, actor=scope.username,
+                at=self._ctx.clock.now(),
+                org_path=org_path,
+                actor=scope.username,
                 count=len(accepted),
             )
         )

@@ -57,7 +57,9 @@ class _Strict(BaseModel):
 
 
 class OrgUnitDraft(_Strict):
-    parent_id: int | None = Field(default=None, ge=1, description="Parent unit; none for a root")
+    parent_id: int | None = Field(
+        default=None, ge=1, le=2**62, description="Parent unit; none for a root"
+    )
     name: str = Field(min_length=1, max_length=200)
     kind: OrgUnitKind
     centre_code: str = Field(
@@ -86,7 +88,7 @@ class OrgUnit(BaseModel):
 
 
 class PointDraft(_Strict):
-    org_unit_id: int = Field(ge=1, description="The unit that manages this point")
+    org_unit_id: int = Field(ge=1, le=2**62, description="The unit that manages this point")
     name: str = Field(min_length=1, max_length=200)
     code: str | None = Field(default=None, min_length=1, max_length=64, description="Own code")
     address: str = Field(default="", max_length=400)
@@ -109,7 +111,7 @@ class PointDraft(_Strict):
 
 
 class PointPatch(_Strict):
-    org_unit_id: int | None = Field(default=None, ge=1)
+    org_unit_id: int | None = Field(default=None, ge=1, le=2**62)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -135,7 +137,7 @@ class Point(BaseModel):
 
 
 class DeviceDraft(_Strict):
-    point_id: int = Field(ge=1)
+    point_id: int = Field(ge=1, le=2**62)
     kind: DeviceKind
     name: str = Field(min_length=1, max_length=200)
     gb_id: str | None = Field(

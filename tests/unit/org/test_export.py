@@ -93,7 +93,9 @@ async def build_city(db: Database, clock: FakeClock, *, with_points: bool = True
     city = City(ctx=ctx, admin=admin)
     for parent, code, kind in UNITS:
         draft = OrgUnitDraft(
-            parent_id=city.units[parent] if parent else None, name=code, kind=kind,
+            parent_id=city.units[parent] if parent else None,
+            name=code,
+            kind=kind,
             centre_code=code,
         )
         unit = await (
@@ -114,9 +116,17 @@ async def build_city(db: Database, clock: FakeClock, *, with_points: bool = True
     devices = DeviceService(ctx)
     for name, point_id in city.points.items():
         await devices.create(
-            admin, DeviceDraft(point_id=point_id, kind=DeviceKind.CAMERA, name=f"{name} 1号",
-                               host="10.20.30.40", port=554, stream_url=STREAM, username="cam",
-                               password=SecretStr(PASSWORD)),
+            admin,
+            DeviceDraft(
+                point_id=point_id,
+                kind=DeviceKind.CAMERA,
+                name=f"{name} 1号",
+                host="10.20.30.40",
+                port=554,
+                stream_url=STREAM,
+                username="cam",
+                password=SecretStr(PASSWORD),
+            ),
         )
     return city
 
@@ -239,7 +249,9 @@ async def test_every_export_is_audited_with_its_format_and_count(city: City, db:
     async with db.session() as session:
         records = [r async for r in audit.iterate(session) if r.action == "point.export"]
     assert [(r.detail["format"], r.detail["count"]) for r in records] == [
-        ("csv", 4), ("geojson", 4), ("public_geojson", 2),
+        ("csv", 4),
+        ("geojson", 4),
+        ("public_geojson", 2),
     ]
     assert {r.actor for r in records} == {"admin"}
 

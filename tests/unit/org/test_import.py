@@ -207,8 +207,13 @@ async def test_every_problem_in_the_file_is_reported(city: City) -> None:
 
     places = [(p.line, p.field) for p in problem.problems]
     assert places == [
-        (2, "name"), (3, "lat"), (4, "tags"), (5, "public_signage"), (6, "ownership"),
-        (8, "lat"), (9, "owner_kind"),
+        (2, "name"),
+        (3, "lat"),
+        (4, "tags"),
+        (5, "public_signage"),
+        (6, "ownership"),
+        (8, "lat"),
+        (9, "owner_kind"),
     ]
     assert "third-party point needs owner_name and owner_kind" in problem.problems[4].reason
     assert "'zoo'" in problem.problems[2].reason
@@ -232,7 +237,10 @@ async def test_unknown_and_out_of_scope_org_units_read_the_same(city: City) -> N
 
     unknown, foreign = problem.problems
     assert (unknown.line, unknown.field, foreign.line, foreign.field) == (
-        2, "org_unit", 3, "org_unit",
+        2,
+        "org_unit",
+        3,
+        "org_unit",
     )
     assert unknown.reason.replace("44030499", "X") == foreign.reason.replace("44030501", "X")
 

@@ -124,8 +124,17 @@ async def site(db: Database, clock: FakeClock) -> Site:
         ROOT, point_draft(luohu_1, "Dongmen pedestrian street", tags=["commercial_street"])
     )
     return Site(
-        db, points, devices, Published(bus), futian, futian_1, futian_2, luohu_1,
-        civic_centre, lianhua_hill, dongmen,
+        db,
+        points,
+        devices,
+        Published(bus),
+        futian,
+        futian_1,
+        futian_2,
+        luohu_1,
+        civic_centre,
+        lianhua_hill,
+        dongmen,
     )
 
 

@@ -1,0 +1,87 @@
+"""Sharing grants: chosen points, with chosen rights, for a partner department."""
+
+from __future__ import annotations
+
+from safecity.access.context import AccessContext
+from safecity.access.models import Grant, GrantDraft
+from safecity.access.users import audit_change
+from safecity.core.errors import Conflict, NotFound
+from safecity.core.paging import Page, PageRequest
+from safecity.core.policy import Action, Resource, require
+from safecity.core.scope import Department, Right, Scope
+from safecity.store.repositories import access as repo
+from safecity.store.repositories import org as org_repo
+from safecity.store.tables import GrantRow
+
+
+def grant_view(row: GrantRow) -> Grant:
+    return Grant(
+        id=row.id,
+        department=Department(row.department),
+        point_id=row.point_id,
+        org_path=row.org_path,
+        rights=[Right(r) for r in row.rights],
+        granted_by=row.granted_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class GrantService:
+    def __init__(self, ctx: AccessContext) -> None:
+        self._ctx = ctx
+
+    async def list(self, scope: Scope, page: PageRequest) -> Page[Grant]:
+        require(scope, Resource.GRANT, Action.READ)
+        async with self._ctx.db.session() as session:
+            rows, total = await repo.grants(session, scope.org_path, page.offset, page.limit)
+        return Page(
+            items=[grant_view(r) for r in rows], total=total, offset=page.offset, limit=page.limit
+        )
+
+    async def create(self, scope: Scope, draft: GrantDraft) -> Grant:
+        require(scope, Resource.GRANT, Action.WRITE)
+        async with self._ctx.db.write() as session:
+            point = await org_repo.point(session, draft.point_id)
+            if point is None or not scope.covers_path(point.org_path):
+                raise NotFound(f"point {draft.point_id} not found")
+            if await repo.grant_for(session, draft.department, point.id) is not None:
+                raise Conflict(f"point {point.id} is already shared with {draft.department}")
+            row = GrantRow(
+                department=draft.department,
+                point_id=point.id,
+                org_path=point.org_path,
+                rights=[str(r) for r in draft.rights],
+                granted_by=scope.username,
+                created_at=self._ctx.clock.now(),
+                expires_at=draft.expires_at,
+            )
+            session.add(row)
+            await session.flush()
+            await audit_change(
+                self._ctx,
+                session,
+                scope,
+                "grant.create",
+                f"grant:{row.id}",
+                row.org_path,
+                draft.model_dump(mode="json"),
+            )
+        return grant_view(row)
+
+    async def delete(self, scope: Scope, grant_id: int) -> None:
+        require(scope, Resource.GRANT, Action.WRITE)
+        async with self._ctx.db.write() as session:
+            row = await repo.grant(session, grant_id)
+            if row is None or not scope.covers_path(row.org_path):
+                raise NotFound(f"grant {grant_id} not found")
+            await session.delete(row)
+            await audit_change(
+                self._ctx,
+                session,
+                scope,
+                "grant.delete",
+                f"grant:{row.id}",
+                row.org_path,
+                {"department": row.department, "point_id": row.point_id},
+            )

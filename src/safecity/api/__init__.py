@@ -1,0 +1,1 @@
+"""HTTP API: FastAPI app factory, problem+json errors, routers, the events WebSocket."""

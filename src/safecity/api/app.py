@@ -1,0 +1,44 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
+
+import safecity
+from safecity.api.deps import Services
+from safecity.api.errors import install_error_handlers
+from safecity.api.metrics import install_metrics
+from safecity.api.routers import audit, auth, devices, grants, org_units, points, users
+from safecity.api.ws import router as ws_router
+
+
+def create_api(services: Services, *, registry: CollectorRegistry | None = None) -> FastAPI:
+    # Swagger UI assets come from the fastapi-offline wheel: police networks have no CDN.
+    app = FastAPIOffline(
+        title="safecity",
+        version=safecity.__version__,
+        summary="City surveillance and alarm networking platform",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        static_url="/api/docs-assets",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    install_metrics(app, registry or CollectorRegistry())
+    for module in (auth, org_units, points, devices, users, grants, audit):
+        app.include_router(module.router)
+    app.include_router(ws_router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,326 @@
+"""For every API route and every role, a caller scoped to station 1 reads and changes only what
+its subtree and grants allow; outside it the answer is 404, never a leak.
+
+The routes come from the app's own route table: a route without a scope rule, or whose rule or
+path this file does not know, fails the test, so every new route must be added here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import pytest
+from pydantic import SecretStr
+
+from safecity.access.models import ApiKeyDraft, GrantDraft, UserDraft
+from safecity.core.scope import Department, Right, Role
+from safecity.org.models import DeviceDraft, DeviceKind, PointDraft
+
+from .conftest import PASSWORD, ROOT, World
+from .route_table import routes
+
+STAFF: Final = {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.VIEWER}
+EVERYONE: Final = set(Role)
+MANAGERS: Final = {Role.ADMIN, Role.SUPERVISOR}
+ADMIN: Final = {Role.ADMIN}
+
+# Written independently of safecity.core.policy: what each role may do, as the product states it.
+EXPECTED: Final[dict[tuple[str, str], set[Role]]] = {
+    ("org_unit", "read"): STAFF,
+    ("org_unit", "write"): ADMIN,
+    ("point", "read"): EVERYONE,
+    ("point", "write"): MANAGERS,
+    ("device", "read"): EVERYONE,
+    ("device", "write"): MANAGERS,
+    ("device_secret", "read"): ADMIN,
+    ("user", "read"): ADMIN,
+    ("user", "write"): ADMIN,
+    ("api_key", "write"): ADMIN,
+    ("grant", "read"): MANAGERS,
+    ("grant", "write"): MANAGERS,
+    ("audit", "read"): MANAGERS,
+    ("me", "read"): EVERYONE,
+    ("me", "write"): EVERYONE,
+}
+
+Request = tuple[str, dict[str, Any] | None]
+Builder = Callable[[World, Role, bool], Awaitable[Request]]
+
+
+async def fresh_point(world: World, unit: str) -> int:
+    point = await world.platform.services.points.create(
+        ROOT, PointDraft(org_unit_id=world.ids[unit], name="fresh", lat=22.5, lon=114.0)
+    )
+    return point.id
+
+
+async def fresh_device(world: World, point_id: int) -> int:
+    device = await world.platform.services.devices.create(
+        ROOT, DeviceDraft(point_id=point_id, kind=DeviceKind.CAMERA, name="fresh")
+    )
+    return device.id
+
+
+async def fresh_user(world: World, unit: str) -> int:
+    fresh_name = f"fresh{len(world.ids)}"
+    world.ids[fresh_name] = 0
+    user = await world.platform.services.users.create(
+        ROOT,
+        UserDraft(
+            username=fresh_name,
+            display_name="f",
+            password=SecretStr(PASSWORD),
+            role=Role.VIEWER,
+            org_unit_id=world.ids[unit],
+        ),
+    )
+    return user.id
+
+
+async def fresh_grant(world: World, unit: str) -> int:
+    grant = await world.platform.services.grants.create(
+        ROOT,
+        GrantDraft(
+            department=Department.EMERGENCY,
+            point_id=await fresh_point(world, unit),
+            rights=[Right.PLAYBACK],
+            expires_at=None,
+        ),
+    )
+    return grant.id
+
+
+def unit_key(inside: bool) -> str:
+    return "unit_in" if inside else "unit_out"
+
+
+def target(world: World, kind: str, role: Role, inside: bool) -> int:
+    """The id of a `kind` object inside or outside the caller's view (partners: shared ones)."""
+    if role is Role.PARTNER and kind in ("point", "device"):
+        return world.ids[f"{kind}_shared" if inside else f"{kind}_in"]
+    return world.ids[f"{kind}_{'in' if inside else 'out'}"]
+
+
+def by_id(prefix: str, kind: str, body: dict[str, Any] | None = None, suffix: str = "") -> Builder:
+    async def build(world: World, role: Role, inside: bool) -> Request:
+        return f"{prefix}/{target(world, kind, role, inside)}{suffix}", body
+
+    return build
+
+
+def fixed(path: str, body: dict[str, Any] | None = None) -> Builder:
+    async def build(world: World, role: Role, inside: bool) -> Request:
+        return path, body
+
+    return build
+
+
+async def create_unit(world: World, role: Role, inside: bool) -> Request:
+    # A station's 8-digit code is fully specified, so a child under it is refused as invalid
+    # (422) inside scope; outside scope the parent is simply not found.
+    body = {
+        "parent_id": world.ids[unit_key(inside)],
+        "name": "n",
+        "kind": "other",
+        "centre_code": "44030403",
+    }
+    return "/api/org-units", body
+
+
+async def create_point(world: World, role: Role, inside: bool) -> Request:
+    return "/api/points", {
+        "org_unit_id": world.ids[unit_key(inside)],
+        "name": "n",
+        "lat": 22.5,
+        "lon": 114.0,
+    }
+
+
+async def create_device(world: World, role: Role, inside: bool) -> Request:
+    return "/api/devices", {
+        "point_id": target(world, "point", role, inside),
+        "kind": "camera",
+        "name": "n",
+    }
+
+
+async def delete_point(world: World, role: Role, inside: bool) -> Request:
+    if not inside:
+        return f"/api/points/{target(world, 'point', role, inside)}", None
+    return f"/api/points/{await fresh_point(world, 'unit_in')}", None
+
+
+async def delete_device(world: World, role: Role, inside: bool) -> Request:
+    if not inside:
+        return f"/api/devices/{target(world, 'device', role, inside)}", None
+    return f"/api/devices/{await fresh_device(world, world.ids['point_in'])}", None
+
+
+async def create_user(world: World, role: Role, inside: bool) -> Request:
+    name = f"new{len(world.ids)}"
+    world.ids[name] = 0
+    return "/api/users", {
+        "username": name,
+        "display_name": name,
+        "password": PASSWORD,
+        "role": "viewer",
+        "org_unit_id": world.ids[unit_key(inside)],
+    }
+
+
+async def delete_user(world: World, role: Role, inside: bool) -> Request:
+    return f"/api/users/{await fresh_user(world, unit_key(inside))}", None
+
+
+async def create_grant(world: World, role: Role, inside: bool) -> Request:
+    return "/api/grants", {
+        "department": "law_enforcement",
+        "point_id": await fresh_point(world, unit_key(inside)),
+        "rights": ["live"],
+    }
+
+
+async def delete_grant(world: World, role: Role, inside: bool) -> Request:
+    return f"/api/grants/{await fresh_grant(world, unit_key(inside))}", None
+
+
+async def create_api_key(world: World, role: Role, inside: bool) -> Request:
+    return "/api/api-keys", {"user_id": world.ids["user_in" if inside else "user_out"], "name": "k"}
+
+
+async def delete_api_key(world: World, role: Role, inside: bool) -> Request:
+    owner = world.ids["user_in" if inside else "user_out"]
+    _, key_id = await world.platform.services.tokens.create_api_key(
+        ROOT, ApiKeyDraft(user_id=owner, name="k")
+    )
+    return f"/api/api-keys/{key_id}", None
+
+
+BUILDERS: Final[dict[tuple[str, str], Builder]] = {
+    ("GET", "/api/org-units"): fixed("/api/org-units"),
+    ("GET", "/api/org-units/{unit_id}"): by_id("/api/org-units", "unit"),
+    ("POST", "/api/org-units"): create_unit,
+    ("PATCH", "/api/org-units/{unit_id}"): by_id("/api/org-units", "unit", {"name": "renamed"}),
+    ("DELETE", "/api/org-units/{unit_id}"): by_id("/api/org-units", "unit"),
+    ("GET", "/api/points"): fixed("/api/points"),
+    ("GET", "/api/points/export.csv"): fixed("/api/points/export.csv"),
+    ("GET", "/api/points/export.geojson"): fixed("/api/points/export.geojson"),
+    ("GET", "/api/points/public.geojson"): fixed("/api/points/public.geojson"),
+    ("GET", "/api/points/{point_id}"): by_id("/api/points", "point"),
+    ("POST", "/api/points"): create_point,
+    ("PATCH", "/api/points/{point_id}"): by_id("/api/points", "point", {"name": "renamed"}),
+    ("DELETE", "/api/points/{point_id}"): delete_point,
+    ("GET", "/api/devices"): fixed("/api/devices"),
+    ("GET", "/api/devices/{device_id}"): by_id("/api/devices", "device"),
+    ("GET", "/api/devices/{device_id}/credentials"): by_id(
+        "/api/devices", "device", suffix="/credentials"
+    ),
+    ("POST", "/api/devices"): create_device,
+    ("PATCH", "/api/devices/{device_id}"): by_id("/api/devices", "device", {"name": "renamed"}),
+    ("DELETE", "/api/devices/{device_id}"): delete_device,
+    ("GET", "/api/users"): fixed("/api/users"),
+    ("GET", "/api/users/{user_id}"): by_id("/api/users", "user"),
+    ("POST", "/api/users"): create_user,
+    ("PATCH", "/api/users/{user_id}"): by_id("/api/users", "user", {"display_name": "renamed"}),
+    ("DELETE", "/api/users/{user_id}"): delete_user,
+    ("GET", "/api/grants"): fixed("/api/grants"),
+    ("POST", "/api/grants"): create_grant,
+    ("DELETE", "/api/grants/{grant_id}"): delete_grant,
+    ("GET", "/api/audit"): fixed("/api/audit"),
+    ("GET", "/api/auth/me"): fixed("/api/auth/me"),
+    ("POST", "/api/api-keys"): create_api_key,
+    ("DELETE", "/api/api-keys/{key_id}"): delete_api_key,
+}
+SELF_ONLY: Final = {("POST", "/api/auth/logout")}  # acts on the caller's own token only
+PUBLIC: Final = {("POST", "/api/auth/login")}
+
+
+ROUTES: Final = routes()
+
+
+def test_every_route_has_a_scope_rule_and_a_matrix_entry() -> None:
+    assert len(ROUTES) >= 30, "the route table was not read"
+    for method, path, rule in ROUTES:
+        assert rule, f"{method} {path} declares no scope rule (use deps.scoped or deps.PUBLIC)"
+        key = (method, path)
+        if rule["resource"] == "public":
+            assert key in PUBLIC, f"{method} {path} is public but not listed as such here"
+            continue
+        assert (rule["resource"], rule["action"]) in EXPECTED, f"{key}: unknown rule {rule}"
+        assert key in BUILDERS or key in SELF_ONLY, f"{method} {path} has no scope matrix entry"
+
+
+def _denied_status(status: int) -> bool:
+    return status == 403
+
+
+def _allowed_status(status: int) -> bool:
+    return status < 500 and status not in (401, 403, 404)
+
+
+MATRIX: Final = [
+    (method, path, rule) for method, path, rule in ROUTES if (method, path) in BUILDERS
+]
+
+
+@pytest.mark.parametrize(("method", "path", "rule"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+async def test_route_respects_role_and_scope(
+    world: World, method: str, path: str, rule: dict[str, str]
+) -> None:
+    allowed_roles = EXPECTED[(rule["resource"], rule["action"])]
+    builder = BUILDERS[(method, path)]
+    is_collection = "{" not in path and method == "GET"
+    for role in Role:
+        for inside in (False, True):
+            url, body = await builder(world, role, inside)
+            response = await world.client.request(method, url, json=body, headers=world.auth(role))
+            where = f"{role} {method} {url} ({'inside' if inside else 'outside'} scope)"
+            if role not in allowed_roles:
+                assert _denied_status(response.status_code), f"{where}: {response.status_code}"
+            elif inside or is_collection:
+                assert _allowed_status(response.status_code), f"{where}: {response.text}"
+            else:
+                assert response.status_code == 404, f"{where}: {response.status_code}"
+            if role in allowed_roles and is_collection:
+                _assert_nothing_outside(world, role, response.text, where)
+
+
+def _assert_nothing_outside(world: World, role: Role, text: str, where: str) -> None:
+    hidden = ["unit_out", "user_out", "point_out", "device_out"]
+    if role is Role.PARTNER:
+        hidden += ["point_in", "device_in"]
+    for name in hidden:
+        assert f'"{name}"' not in text, f"{where} leaks {name}"
+        assert f",{name}," not in text, f"{where} leaks {name}"
+    for key in ("point_out", "device_out", "user_out", "grant_out"):
+        kind = key.removesuffix("_out")
+        assert f'"target":"{kind}:{world.ids[key]}"' not in text.replace(" ", ""), where
+    if role is Role.PARTNER and '"items"' in text:
+        items = json.loads(text)["items"]
+        assert all(item.get("org_path") != "" for item in items)
+
+
+async def test_partner_sees_only_points_shared_with_its_department(world: World) -> None:
+    response = await world.client.get("/api/points", headers=world.auth(Role.PARTNER))
+    assert response.status_code == 200
+    assert {p["id"] for p in response.json()["items"]} == {world.ids["point_shared"]}
+
+
+async def test_out_of_scope_and_missing_objects_look_the_same(world: World) -> None:
+    headers = world.auth(Role.ADMIN)
+    outside = await world.client.get(f"/api/points/{world.ids['point_out']}", headers=headers)
+    missing = await world.client.get("/api/points/999999", headers=headers)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json()["title"] == missing.json()["title"]
+    assert outside.headers["content-type"] == "application/problem+json"
+
+
+async def test_requests_without_a_token_are_refused_on_every_scoped_route(world: World) -> None:
+    for method, path, rule in ROUTES:
+        if rule and rule.get("resource") == "public":
+            continue
+        url = path.format(unit_id=1, point_id=1, device_id=1, user_id=1, grant_id=1, key_id=1)
+        response = await world.client.request(method, url, json={})
+        assert response.status_code == 401, f"{method} {url}: {response.status_code}"
