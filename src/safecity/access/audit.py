@@ -1,9 +1,12 @@
-"""The audit trail: scoped listing, records for features outside the registry (views, exports),
-and verification of the whole hash chain."""
+"""The audit trail: one record per change in the change's own transaction, a scoped listing,
+records for features outside the registry (live view, playback, export), and a verification of
+the whole hash chain that names the first bad record."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.access.context import AccessContext
 from safecity.access.models import AuditRecord, VerifyReport
@@ -29,6 +32,29 @@ def record_view(row: AuditRow) -> AuditRecord:
     )
 
 
+async def record_change(
+    ctx: AccessContext,
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    action: str,
+    target: str,
+    org_path: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one audit record inside the caller's write transaction; returns its seq."""
+    entry = audit.AuditEntry(
+        actor=scope.username,
+        action=action,
+        target=target,
+        org_path=org_path,
+        at=ctx.clock.now(),
+        source=scope.source,
+        detail=detail or {},
+    )
+    return await audit.append(session, entry)
+
+
 class AuditService:
     def __init__(self, ctx: AccessContext) -> None:
         self._ctx = ctx
@@ -41,6 +67,7 @@ class AuditService:
         actor: str | None = None,
         action: str | None = None,
     ) -> Page[AuditRecord]:
+        """Records in the caller's subtree, newest first; `action` matches a prefix."""
         require(scope, Resource.AUDIT, Action.READ)
         async with self._ctx.db.session() as session:
             rows, total = await audit.page(
@@ -58,60 +85,71 @@ class AuditService:
     async def record(
         self,
         scope: Scope,
-        *,
         action: str,
         target: str,
         org_path: str,
         detail: dict[str, Any] | None = None,
     ) -> int:
-        entry = audit.AuditEntry(
-            actor=scope.username,
-            action=action,
-            target=target,
-            org_path=org_path,
-            at=self._ctx.clock.now(),
-            source=scope.source,
-            detail=detail or {},
-        )
+        """Record what a caller did outside a registry change (watched live video, played back,
+        exported evidence); returns the record's seq. The caller has already checked the scope."""
         async with self._ctx.db.write() as session:
-            return await audit.append(session, entry)
+            return await record_change(
+                self._ctx,
+                session,
+                scope,
+                action=action,
+                target=target,
+                org_path=org_path,
+                detail=detail,
+            )
 
     async def verify(self) -> VerifyReport:
-        """Walk the chain in order; report the first record that is missing, altered or moved."""
+        """Walk the whole chain in seq order; report the first record that is missing, altered
+        or out of place, then compare the end of the chain with the head row."""
         checked = 0
-        expected_seq = 1
         prev_hash = audit.GENESIS_HASH
         async with self._ctx.db.session() as session:
             async for row in audit.iterate(session):
-                if row.seq != expected_seq:
-                    return _bad(checked, expected_seq, f"record {expected_seq} missing (removed)")
-                if row.prev_hash != prev_hash:
-                    return _bad(
-                        checked,
-                        row.seq,
-                        f"record {row.seq}: does not follow record {row.seq - 1} (reordered"
-                        " or its predecessor was replaced)",
-                    )
-                if audit.chain_hash(prev_hash, row.seq, audit.entry_of(row)) != row.hash:
-                    return _bad(
-                        checked,
-                        row.seq,
-                        f"record {row.seq}: content does not match its hash (altered)",
-                    )
+                problem = _record_problem(row, checked + 1, prev_hash)
+                if problem is not None:
+                    seq, text = problem
+                    return VerifyReport(ok=False, checked=checked, first_bad_seq=seq, problem=text)
                 prev_hash = row.hash
-                expected_seq += 1
                 checked += 1
             head_seq, head_hash = await audit.head(session)
-        if head_seq != checked or head_hash != prev_hash:
-            missing = checked + 1
-            return _bad(
-                checked,
-                missing,
-                f"record {missing} missing: the chain head says "
-                f"{head_seq} records but {checked} remain (removed from the end)",
-            )
-        return VerifyReport(ok=True, checked=checked)
+        return _head_report(checked, prev_hash, head_seq, head_hash)
 
 
-def _bad(checked: int, seq: int, problem: str) -> VerifyReport:
-    return VerifyReport(ok=False, checked=checked, first_bad_seq=seq, problem=problem)
+def _record_problem(row: AuditRow, expected_seq: int, prev_hash: str) -> tuple[int, str] | None:
+    """What is wrong with the record found where `expected_seq` should be, if anything."""
+    if row.seq != expected_seq:
+        return expected_seq, f"record {expected_seq} missing (removed)"
+    if row.prev_hash != prev_hash:
+        return row.seq, (
+            f"record {row.seq}: does not follow record {row.seq - 1} "
+            "(moved, or a record before it was replaced)"
+        )
+    if audit.chain_hash(prev_hash, row.seq, audit.entry_of(row)) != row.hash:
+        return row.seq, f"record {row.seq}: content does not match its hash (altered)"
+    return None
+
+
+def _head_report(checked: int, last_hash: str, head_seq: int, head_hash: str) -> VerifyReport:
+    """Compare the end of a sound chain with the head row: a removed tail shows here."""
+    if head_seq > checked:
+        missing = checked + 1
+        problem = (
+            f"record {missing} missing (removed from the end): the chain head says "
+            f"{head_seq} records, {checked} remain"
+        )
+        return VerifyReport(ok=False, checked=checked, first_bad_seq=missing, problem=problem)
+    if head_seq < checked:
+        extra = head_seq + 1
+        problem = f"record {extra}: beyond the chain head at {head_seq} (added outside the trail)"
+        return VerifyReport(ok=False, checked=head_seq, first_bad_seq=extra, problem=problem)
+    if head_hash != last_hash:
+        problem = f"record {checked}: does not match the chain head (replaced)"
+        return VerifyReport(
+            ok=False, checked=max(checked - 1, 0), first_bad_seq=max(checked, 1), problem=problem
+        )
+    return VerifyReport(ok=True, checked=checked)

@@ -1,34 +1,60 @@
-"""What the access services take and give."""
+"""What the access services take and give: validated drafts in, read models out.
+
+Read models never carry a password hash or a token digest. Times are UTC-aware on the way in and
+out (SQLite hands back naive UTC, so the read models attach the zone).
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from safecity.core.scope import Department, Right, Role
 
-_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,100}")
+USERNAME: Final = re.compile(r"[A-Za-z0-9_.-]{3,100}")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive time is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Utc = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
 class UserDraft(_Strict):
-    username: str = Field(min_length=3, max_length=100, description="Letters, digits, _ . -")
+    username: str = Field(min_length=3, max_length=100, description="3-100 of A-Z a-z 0-9 _ . -")
     display_name: str = Field(default="", max_length=200)
     password: SecretStr = Field(description="At least 8 characters")
     role: Role
     org_unit_id: int = Field(ge=1, le=2**62, description="The user sees this unit's subtree")
-    department: Department | None = Field(default=None, description="Partners only")
+    department: Department | None = Field(
+        default=None, description="The partner's department: required for partners, else none"
+    )
 
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        if not _USERNAME.fullmatch(value):
+        if not USERNAME.fullmatch(value):
             raise ValueError("use 3-100 letters, digits, '_', '.' or '-'")
         return value
 
@@ -40,15 +66,18 @@ class UserDraft(_Strict):
 
 
 class UserPatch(_Strict):
+    """Fields left out stay as they are. Changing the role away from partner drops the
+    department; changing it to partner needs one. A new password ends the user's sessions."""
+
     display_name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
     org_unit_id: int | None = Field(default=None, ge=1, le=2**62)
     department: Department | None = None
     disabled: bool | None = None
-    password: SecretStr | None = None
+    password: SecretStr | None = Field(default=None, description="At least 8 characters")
 
 
-class User(BaseModel):
+class User(_View):
     id: int
     username: str
     display_name: str
@@ -57,12 +86,12 @@ class User(BaseModel):
     org_path: str
     department: Department | None
     disabled: bool
-    locked_until: datetime | None
+    locked_until: Utc | None = Field(description="Set while too many failed sign-ins lock it")
 
 
-class IssuedToken(BaseModel):
+class IssuedToken(_View):
     token: str = Field(description="Send as Authorization: Bearer TOKEN")
-    expires_at: datetime | None
+    expires_at: Utc | None
     user: User
 
 
@@ -75,7 +104,7 @@ class GrantDraft(_Strict):
     department: Department
     point_id: int = Field(ge=1, le=2**62)
     rights: list[Right] = Field(min_length=1, max_length=len(Right))
-    expires_at: datetime | None = None
+    expires_at: Utc | None = Field(default=None, description="None: until revoked")
 
     @field_validator("rights")
     @classmethod
@@ -83,20 +112,20 @@ class GrantDraft(_Strict):
         return sorted(set(value))
 
 
-class Grant(BaseModel):
+class Grant(_View):
     id: int
     department: Department
     point_id: int
     org_path: str
     rights: list[Right]
     granted_by: str
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: Utc
+    expires_at: Utc | None
 
 
-class AuditRecord(BaseModel):
+class AuditRecord(_View):
     seq: int
-    at: datetime
+    at: Utc
     actor: str
     action: str
     target: str
@@ -106,8 +135,8 @@ class AuditRecord(BaseModel):
     hash: str
 
 
-class VerifyReport(BaseModel):
+class VerifyReport(_View):
     ok: bool
-    checked: int
+    checked: int = Field(description="Records found sound before the first bad one (or all)")
     first_bad_seq: int | None = None
     problem: str | None = None

@@ -1,23 +1,33 @@
-"""Bearer tokens (sessions) and API keys: only a SHA-256 of each secret is stored. `resolve`
-turns either into the caller's Scope, partners' shared points included."""
+"""Bearer tokens (sessions) and API keys. Only a SHA-256 of each secret is stored; `resolve` turns
+either kind into the caller's Scope, a partner's shared points and rights included."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final
 
+from safecity.access.audit import record_change
 from safecity.access.context import AccessContext
-from safecity.access.models import ApiKeyDraft
-from safecity.access.users import audit_change
+from safecity.access.models import ApiKeyDraft, as_utc
 from safecity.core.errors import AuthenticationFailed, NotFound
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Right, Role, Scope
 from safecity.store.repositories import access as repo
 from safecity.store.tables import TokenRow
 
+MAX_TOKEN_LENGTH: Final = 200
+_UNKNOWN: Final = "unknown, expired or revoked token"
+
+
+class TokenKind(StrEnum):
+    SESSION = "session"
+    API_KEY = "api_key"
+
 
 def digest(secret: str) -> str:
+    """What the store keeps of a token: its SHA-256, hex."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -25,25 +35,25 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class TokenService:
     def __init__(self, ctx: AccessContext) -> None:
         self._ctx = ctx
 
     async def resolve(self, token: str, source: str | None) -> Scope:
-        if not token or len(token) > 200:
-            raise AuthenticationFailed("unknown or expired token")
+        """The scope of the caller holding `token` (a session token or an API key).
+        AuthenticationFailed if it is unknown, revoked or expired, or its user is disabled."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise AuthenticationFailed(_UNKNOWN)
         now = self._ctx.clock.now()
         async with self._ctx.db.session() as session:
             row = await repo.token_by_digest(session, digest(token))
-            if row is None or row.revoked or (row.expires_at and _aware(row.expires_at) <= now):
-                raise AuthenticationFailed("unknown or expired token")
+            if row is None or row.revoked:
+                raise AuthenticationFailed(_UNKNOWN)
+            if row.expires_at is not None and as_utc(row.expires_at) <= now:
+                raise AuthenticationFailed(_UNKNOWN)
             user = await repo.user(session, row.user_id)
             if user is None or user.disabled:
-                raise AuthenticationFailed("unknown or expired token")
+                raise AuthenticationFailed(_UNKNOWN)
             rights: dict[int, frozenset[Right]] = {}
             if user.role == Role.PARTNER and user.department:
                 for grant in await repo.live_grants(session, user.department, now):
@@ -59,7 +69,8 @@ class TokenService:
         )
 
     async def create_api_key(self, scope: Scope, draft: ApiKeyDraft) -> tuple[str, int]:
-        """A long-lived key acting as `draft.user_id`; returns (secret, key id)."""
+        """A key that never expires and acts as `draft.user_id` (a user in the caller's subtree);
+        returns (secret, key id). The secret is shown only here."""
         require(scope, Resource.API_KEY, Action.WRITE)
         secret = new_secret()
         async with self._ctx.db.write() as session:
@@ -69,7 +80,7 @@ class TokenService:
             row = TokenRow(
                 digest=digest(secret),
                 user_id=user.id,
-                kind="api_key",
+                kind=TokenKind.API_KEY,
                 name=draft.name,
                 created_at=self._ctx.clock.now(),
                 expires_at=None,
@@ -77,36 +88,39 @@ class TokenService:
             )
             session.add(row)
             await session.flush()
-            await audit_change(
+            await record_change(
                 self._ctx,
                 session,
                 scope,
-                "api_key.create",
-                f"api_key:{row.id}",
-                user.org_path,
-                {"user": user.username, "name": draft.name},
+                action="api_key.create",
+                target=f"api_key:{row.id}",
+                org_path=user.org_path,
+                detail={"user": user.username, "name": draft.name},
             )
         return secret, row.id
 
     async def revoke_api_key(self, scope: Scope, key_id: int) -> None:
+        """Revoke an API key of a user in the caller's subtree (NotFound otherwise)."""
         require(scope, Resource.API_KEY, Action.WRITE)
         async with self._ctx.db.write() as session:
             row = await repo.token(session, key_id)
             user = await repo.user(session, row.user_id) if row is not None else None
             if (
                 row is None
-                or row.kind != "api_key"
+                or row.kind != TokenKind.API_KEY
                 or user is None
                 or not scope.covers_path(user.org_path)
             ):
                 raise NotFound(f"API key {key_id} not found")
+            if row.revoked:
+                return
             row.revoked = True
-            await audit_change(
+            await record_change(
                 self._ctx,
                 session,
                 scope,
-                "api_key.revoke",
-                f"api_key:{row.id}",
-                user.org_path,
-                {"user": user.username},
+                action="api_key.revoke",
+                target=f"api_key:{row.id}",
+                org_path=user.org_path,
+                detail={"user": user.username, "name": row.name},
             )

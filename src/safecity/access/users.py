@@ -1,23 +1,31 @@
-"""Users: one role each, scoped to an org unit's subtree."""
+"""Users: one role each, scoped to an org unit's subtree.
+
+A user whose org unit lies outside the caller's subtree does not exist for that caller (NotFound,
+never 403); so an administrator can neither see nor create a user with a wider scope than its own.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Final
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from safecity.access.audit import record_change
 from safecity.access.context import AccessContext
 from safecity.access.models import User, UserDraft, UserPatch
 from safecity.access.passwords import hash_password
-from safecity.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safecity.core.errors import Conflict, NotFound, ValidationFailed
 from safecity.core.paging import Page, PageRequest
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Department, Role, Scope
 from safecity.store.repositories import access as repo
-from safecity.store.repositories import audit
 from safecity.store.repositories import org as org_repo
 from safecity.store.tables import UserRow
+
+SYSTEM: Final = Scope(user_id=0, username="system", role=Role.ADMIN, org_path="/")
+_SELF_GUARDED: Final = ("role", "org_unit_id", "disabled")
 
 
 def user_view(row: UserRow) -> User:
@@ -34,50 +42,33 @@ def user_view(row: UserRow) -> User:
     )
 
 
-async def audit_change(
-    ctx: AccessContext,
-    session: AsyncSession,
-    scope: Scope,
-    action: str,
-    target: str,
-    org_path: str,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await audit.append(
-        session,
-        audit.AuditEntry(
-            actor=scope.username,
-            action=action,
-            target=target,
-            org_path=org_path,
-            at=ctx.clock.now(),
-            source=scope.source,
-            detail=detail or {},
-        ),
-    )
-
-
-async def unit_path(session: AsyncSession, scope: Scope | None, unit_id: int) -> str:
+async def unit_path(session: AsyncSession, scope: Scope, unit_id: int) -> str:
+    """The org unit's path if the caller's subtree holds the unit, else NotFound."""
     unit = await org_repo.unit(session, unit_id)
-    if unit is None or (scope is not None and not scope.covers_path(unit.path)):
+    if unit is None or not scope.covers_path(unit.path):
         raise NotFound(f"org unit {unit_id} not found")
     return unit.path
+
+
+async def visible_user(session: AsyncSession, scope: Scope, user_id: int) -> UserRow:
+    row = await repo.user(session, user_id)
+    if row is None or not scope.covers_path(row.org_path):
+        raise NotFound(f"user {user_id} not found")
+    return row
+
+
+def _password_hash(password: SecretStr) -> str:
+    return hash_password(password.get_secret_value())
 
 
 class UserService:
     def __init__(self, ctx: AccessContext) -> None:
         self._ctx = ctx
 
-    async def _visible(self, session: AsyncSession, scope: Scope, user_id: int) -> UserRow:
-        row = await repo.user(session, user_id)
-        if row is None or not scope.covers_path(row.org_path):
-            raise NotFound(f"user {user_id} not found")
-        return row
-
     async def get(self, scope: Scope, user_id: int) -> User:
         require(scope, Resource.USER, Action.READ)
         async with self._ctx.db.session() as session:
-            return user_view(await self._visible(session, scope, user_id))
+            return user_view(await visible_user(session, scope, user_id))
 
     async def list(self, scope: Scope, page: PageRequest) -> Page[User]:
         require(scope, Resource.USER, Action.READ)
@@ -92,8 +83,8 @@ class UserService:
         return await self._create(scope, draft)
 
     async def bootstrap_admin(self, username: str, password: str, org_unit_id: int) -> User:
-        """The first administrator, created without a signed-in caller (CLI, demo)."""
-        system = Scope(user_id=0, username="system", role=Role.ADMIN, org_path="/")
+        """An administrator created without a signed-in caller (CLI, demo), audited as "system".
+        Conflict if the username is taken, so running it twice changes nothing."""
         draft = UserDraft(
             username=username,
             display_name=username,
@@ -101,10 +92,10 @@ class UserService:
             role=Role.ADMIN,
             org_unit_id=org_unit_id,
         )
-        return await self._create(system, draft)
+        return await self._create(SYSTEM, draft)
 
     async def _create(self, scope: Scope, draft: UserDraft) -> User:
-        password_hash = hash_password(draft.password.get_secret_value())
+        password_hash = await asyncio.to_thread(_password_hash, draft.password)
         async with self._ctx.db.write() as session:
             path = await unit_path(session, scope, draft.org_unit_id)
             if await repo.user_by_name(session, draft.username) is not None:
@@ -120,68 +111,89 @@ class UserService:
                 department=draft.department,
                 disabled=False,
                 failed_logins=0,
+                locked_until=None,
                 created_at=now,
                 updated_at=now,
             )
             session.add(row)
             await session.flush()
-            await audit_change(
+            await record_change(
                 self._ctx,
                 session,
                 scope,
-                "user.create",
-                f"user:{row.id}",
-                path,
-                {"username": row.username, "role": row.role, "department": row.department},
+                action="user.create",
+                target=f"user:{row.id}",
+                org_path=path,
+                detail=draft.model_dump(mode="json", exclude={"password"}),
             )
         return user_view(row)
 
     async def update(self, scope: Scope, user_id: int, patch: UserPatch) -> User:
+        """Change the fields the patch sets. A new password ends the user's sessions and lifts a
+        lockout. Nobody may change their own role, org unit or disabled flag."""
         require(scope, Resource.USER, Action.WRITE)
-        changes = patch.model_dump(exclude_unset=True, exclude_none=True)
-        new_hash = hash_password(patch.password.get_secret_value()) if patch.password else None
+        changes = _changes(patch)
+        new_hash = None
+        if patch.password is not None:
+            new_hash = await asyncio.to_thread(_password_hash, patch.password)
         async with self._ctx.db.write() as session:
-            row = await self._visible(session, scope, user_id)
+            row = await visible_user(session, scope, user_id)
+            if row.id == scope.user_id and any(key in changes for key in _SELF_GUARDED):
+                raise Conflict("a user may not change its own role, org unit or disabled flag")
             if "org_unit_id" in changes:
                 row.org_path = await unit_path(session, scope, changes["org_unit_id"])
             role = Role(changes.get("role", row.role))
+            if role is not Role.PARTNER and row.department and "department" not in changes:
+                changes["department"] = None  # leaving the partner role drops the department
             department = changes.get("department", row.department)
             if (role is Role.PARTNER) != (department is not None):
                 raise ValidationFailed(
                     "a partner user needs a department, and only a partner has one",
                     field="department",
                 )
-            if row.id == scope.user_id and changes.get("disabled"):
-                raise Conflict("a user may not disable itself")
             for key, value in changes.items():
-                if key != "password":
-                    setattr(row, key, value)
+                setattr(row, key, value)
             if new_hash is not None:
-                row.password_hash = new_hash
-                for token in await repo.tokens_of(session, row.id):
-                    token.revoked = True
+                row.password_hash, row.failed_logins, row.locked_until = new_hash, 0, None
+                await repo.revoke_tokens(session, row.id, "session")
             row.updated_at = self._ctx.clock.now()
-            detail = {k: ("***" if k == "password" else v) for k, v in changes.items()}
-            await audit_change(
-                self._ctx, session, scope, "user.update", f"user:{row.id}", row.org_path, detail
+            detail = {**changes, **({"password": "***"} if new_hash else {})}
+            await record_change(
+                self._ctx,
+                session,
+                scope,
+                action="user.update",
+                target=f"user:{row.id}",
+                org_path=row.org_path,
+                detail=detail,
             )
         return user_view(row)
 
     async def delete(self, scope: Scope, user_id: int) -> None:
+        """Delete a user and its tokens; its audit records stay. Nobody may delete itself."""
         require(scope, Resource.USER, Action.WRITE)
         async with self._ctx.db.write() as session:
-            row = await self._visible(session, scope, user_id)
+            row = await visible_user(session, scope, user_id)
             if row.id == scope.user_id:
-                raise PermissionDenied("a user may not delete itself")
-            for token in await repo.tokens_of(session, row.id):
-                await session.delete(token)
+                raise Conflict("a user may not delete itself")
+            await repo.delete_tokens(session, row.id)
             await session.delete(row)
-            await audit_change(
+            await session.flush()
+            await record_change(
                 self._ctx,
                 session,
                 scope,
-                "user.delete",
-                f"user:{row.id}",
-                row.org_path,
-                {"username": row.username},
+                action="user.delete",
+                target=f"user:{row.id}",
+                org_path=row.org_path,
+                detail={"username": row.username, "role": row.role},
             )
+
+
+def _changes(patch: UserPatch) -> dict[str, Any]:
+    """The fields a patch sets to a value (password apart: it is hashed, never stored as is)."""
+    return {
+        key: value
+        for key, value in patch.model_dump(exclude_unset=True, exclude={"password"}).items()
+        if value is not None
+    }
