@@ -43,16 +43,15 @@ async def record_change(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one audit record inside the caller's write transaction; returns its seq."""
-    entry = audit.AuditEntry(
-        actor=scope.username,
+    return await audit.append_by(
+        session,
+        scope,
+        ctx.clock.now(),
         action=action,
         target=target,
         org_path=org_path,
-        at=ctx.clock.now(),
-        source=scope.source,
-        detail=detail or {},
+        detail=detail,
     )
-    return await audit.append(session, entry)
 
 
 class AuditService:

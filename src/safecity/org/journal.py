@@ -35,16 +35,15 @@ async def record(
     org_path: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    entry = audit.AuditEntry(
-        actor=scope.username,
+    await audit.append_by(
+        session,
+        scope,
+        ctx.clock.now(),
         action=action,
         target=target,
         org_path=org_path,
-        at=ctx.clock.now(),
-        source=scope.source,
-        detail=detail or {},
+        detail=detail,
     )
-    await audit.append(session, entry)
 
 
 def changed_fields(patch: dict[str, Any]) -> dict[str, Any]:

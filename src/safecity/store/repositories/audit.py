@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from safecity.core.scope import Scope
 from safecity.store.tables import AuditHeadRow, AuditRow
 
 GENESIS_HASH: Final = "0" * 64
@@ -92,6 +93,29 @@ async def append(session: AsyncSession, entry: AuditEntry) -> int:
     head.seq, head.hash = seq, digest
     await session.flush()
     return seq
+
+
+async def append_by(
+    session: AsyncSession,
+    scope: Scope,
+    at: datetime,
+    *,
+    action: str,
+    target: str,
+    org_path: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append a record of what `scope`'s caller did, inside the caller's transaction."""
+    entry = AuditEntry(
+        actor=scope.username,
+        action=action,
+        target=target,
+        org_path=org_path,
+        at=at,
+        source=scope.source,
+        detail=detail or {},
+    )
+    return await append(session, entry)
 
 
 async def head(session: AsyncSession) -> tuple[int, str]:
