@@ -1,0 +1,1 @@
+"""Tests of the SIA DC-09 codec and state machines."""
