@@ -3,18 +3,23 @@ or until it expires. The point must lie in the granting manager's subtree."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy.exc import IntegrityError
 
 from safecity.access.audit import record_change
 from safecity.access.context import AccessContext
 from safecity.access.models import Grant, GrantDraft
 from safecity.core.errors import Conflict, NotFound, ValidationFailed
+from safecity.core.events import GrantChanged
 from safecity.core.paging import Page, PageRequest
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Department, Right, Scope
 from safecity.store.repositories import access as repo
 from safecity.store.repositories import org as org_repo
 from safecity.store.tables import GrantRow
+
+GrantChange = Literal["created", "updated", "deleted"]
 
 
 def grant_view(row: GrantRow) -> Grant:
@@ -89,6 +94,7 @@ class GrantService:
                 org_path=row.org_path,
                 detail=draft.model_dump(mode="json"),
             )
+        await self._published(scope, row, "created")
         return grant_view(row)
 
     async def delete(self, scope: Scope, grant_id: int) -> None:
@@ -109,3 +115,17 @@ class GrantService:
                 org_path=row.org_path,
                 detail={"department": row.department, "point_id": row.point_id},
             )
+        await self._published(scope, row, "deleted")
+
+    async def _published(self, scope: Scope, row: GrantRow, change: GrantChange) -> None:
+        await self._ctx.bus.publish(
+            GrantChanged(
+                at=self._ctx.clock.now(),
+                org_path=row.org_path,
+                actor=scope.username,
+                grant_id=row.id,
+                department=row.department,
+                point_id=row.point_id,
+                change=change,
+            )
+        )

@@ -7,7 +7,7 @@ never 403); so an administrator can neither see nor create a user with a wider s
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +17,15 @@ from safecity.access.context import AccessContext
 from safecity.access.models import User, UserDraft, UserPatch
 from safecity.access.passwords import hash_password
 from safecity.core.errors import Conflict, NotFound, ValidationFailed
+from safecity.core.events import UserChanged
 from safecity.core.paging import Page, PageRequest
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Department, Role, Scope
 from safecity.store.repositories import access as repo
 from safecity.store.repositories import org as org_repo
 from safecity.store.tables import UserRow
+
+UserChange = Literal["created", "updated", "deleted"]
 
 SYSTEM: Final = Scope(user_id=0, username="system", role=Role.ADMIN, org_path="/")
 _SELF_GUARDED: Final = ("role", "org_unit_id", "disabled")
@@ -126,6 +129,7 @@ class UserService:
                 org_path=path,
                 detail=draft.model_dump(mode="json", exclude={"password"}),
             )
+        await self._published(scope, row, "created")
         return user_view(row)
 
     async def update(self, scope: Scope, user_id: int, patch: UserPatch) -> User:
@@ -167,6 +171,7 @@ class UserService:
                 org_path=row.org_path,
                 detail=detail,
             )
+        await self._published(scope, row, "updated")
         return user_view(row)
 
     async def delete(self, scope: Scope, user_id: int) -> None:
@@ -188,6 +193,20 @@ class UserService:
                 org_path=row.org_path,
                 detail={"username": row.username, "role": row.role},
             )
+        await self._published(scope, row, "deleted")
+
+    async def _published(self, scope: Scope, row: UserRow, change: UserChange) -> None:
+        """Tell the bus after the commit, so a subscriber never sees an uncommitted change."""
+        await self._ctx.bus.publish(
+            UserChanged(
+                at=self._ctx.clock.now(),
+                org_path=row.org_path,
+                actor=scope.username,
+                user_id=row.id,
+                username=row.username,
+                change=change,
+            )
+        )
 
 
 def _changes(patch: UserPatch) -> dict[str, Any]:

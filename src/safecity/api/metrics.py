@@ -13,14 +13,12 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
 from starlette.types import ASGIApp
 
 
 class HttpMetrics(BaseHTTPMiddleware):
-    def __init__(self, app: ASGIApp, registry: CollectorRegistry, api: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         super().__init__(app)
-        self._app = api
         self.requests = Counter(
             "safecity_http_requests",
             "HTTP requests by route template, method and status",
@@ -34,12 +32,13 @@ class HttpMetrics(BaseHTTPMiddleware):
             registry=registry,
         )
 
-    def _template(self, request: Request) -> str:
-        for route in self._app.router.routes:
-            match, _ = route.matches(request.scope)
-            if match is Match.FULL:
-                return str(getattr(route, "path", "?"))
-        return "unmatched"
+    @staticmethod
+    def _template(request: Request) -> str:
+        # The router records the route it matched in the (shared) scope: its template keeps the
+        # label set small, whatever the ids in the URL.
+        route = request.scope.get("route")
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else "unmatched"
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         started = time.perf_counter()
@@ -51,7 +50,7 @@ class HttpMetrics(BaseHTTPMiddleware):
 
 
 def install_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
-    app.add_middleware(HttpMetrics, registry=registry, api=app)
+    app.add_middleware(HttpMetrics, registry=registry)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from safecity.api.deps import Services
+from safecity.bus.port import Subscription
 from safecity.core.errors import AuthenticationFailed
-from safecity.core.events import Event
+from safecity.core.events import Event, GrantChanged, UserChanged
 from safecity.core.policy import Action, Resource, allowed
-from safecity.core.scope import Scope
+from safecity.core.scope import Right, Scope
 
 router = APIRouter()
 EVENTS_RULE: Final = (Resource.EVENTS, Action.READ)
@@ -26,10 +27,16 @@ _POLICY_VIOLATION: Final = 1008
 
 
 def visible(scope: Scope, event: Event) -> bool:
+    """Inside the caller's subtree, or about a point shared with its department; alarm events
+    only where the grant carries the alarms right."""
     if scope.covers_path(event.org_path):
         return True
     point_id = getattr(event, "point_id", None)
-    return isinstance(point_id, int) and point_id in scope.shared_points
+    if not isinstance(point_id, int):
+        return False
+    if event.subject.startswith("alarms."):
+        return scope.has_right(point_id, event.org_path, Right.ALARMS)
+    return point_id in scope.shared_points
 
 
 @router.websocket("/api/events")
@@ -42,6 +49,8 @@ async def events(
     header = websocket.headers.get("authorization", "")
     secret = token or header.removeprefix("Bearer ").strip()
     source = websocket.client.host if websocket.client else None
+    # Accept before refusing: a browser sees the close code and reason, never a bare HTTP 403.
+    await websocket.accept()
     try:
         scope = await svc.tokens.resolve(secret, source)
     except AuthenticationFailed:
@@ -50,32 +59,50 @@ async def events(
     if not allowed(scope.role, *EVENTS_RULE):
         await websocket.close(code=_POLICY_VIOLATION, reason="not allowed")
         return
-    await websocket.accept()
     subscription = svc.bus.subscribe(subjects, buffer=1000)
     reader = asyncio.create_task(_drain(websocket))
+    pump = asyncio.create_task(_forward(websocket, subscription, scope, secret, source))
     try:
-        async for delivery in subscription:
-            if reader.done():
-                break
-            if visible(scope, delivery.event):
-                await websocket.send_json(
-                    {
-                        "subject": delivery.subject,
-                        "event": delivery.event.model_dump(mode="json"),
-                        "dropped": subscription.dropped,
-                    }
-                )
-            await subscription.ack(delivery)
-    except WebSocketDisconnect:
-        pass
+        # Whichever ends first ends the stream: the client leaving (noticed even while the bus is
+        # quiet, so a server shutdown never waits on an idle console) or the forwarder closing.
+        await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         await subscription.close()
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await reader
+        for task in (pump, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
         if websocket.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):
                 await websocket.close()
+
+
+async def _forward(
+    websocket: WebSocket,
+    subscription: Subscription,
+    scope: Scope,
+    secret: str,
+    source: str | None,
+) -> None:
+    svc: Services = websocket.app.state.services
+    async for delivery in subscription:
+        if isinstance(delivery.event, UserChanged | GrantChanged):
+            # Grants and accounts change under an open console: see with the new scope, and end
+            # the stream of a user who was deleted or disabled.
+            try:
+                scope = await svc.tokens.resolve(secret, source)
+            except AuthenticationFailed:
+                await websocket.close(code=_POLICY_VIOLATION, reason="signed out")
+                return
+        if visible(scope, delivery.event):
+            await websocket.send_json(
+                {
+                    "subject": delivery.subject,
+                    "event": delivery.event.model_dump(mode="json"),
+                    "dropped": subscription.dropped,
+                }
+            )
+        await subscription.ack(delivery)
 
 
 async def _drain(websocket: WebSocket) -> None:

@@ -73,8 +73,98 @@ class UserSignedIn(Event):
     source: str | None = None
 
 
+class UserChanged(Event):
+    kind: Literal["user_changed"] = "user_changed"
+    subject_prefix: ClassVar[str] = "access.user"
+    user_id: int
+    username: str
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class GrantChanged(Event):
+    kind: Literal["grant_changed"] = "grant_changed"
+    subject_prefix: ClassVar[str] = "access.grant"
+    grant_id: int
+    department: str
+    point_id: int
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class AlarmAccountChanged(Event):
+    kind: Literal["alarm_account_changed"] = "alarm_account_changed"
+    subject_prefix: ClassVar[str] = "alarms.account"
+    account_id: int
+    account: str
+    change: Literal["created", "updated", "deleted"]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
+class AlarmRaised(Event):
+    """A new alarm in the operator queue, with what the console needs to pop it up: the cameras
+    to show live and whose pre-alarm seconds to attach (`cameras`, device ids, best first)."""
+
+    kind: Literal["alarm_raised"] = "alarm_raised"
+    subject_prefix: ClassVar[str] = "alarms.raised"
+    alarm_id: int
+    account: str
+    point_id: int | None
+    source: str
+    code: str
+    category: str
+    priority: int
+    title_en: str
+    title_zh: str
+    partition: int | None = None
+    zone: int | None = None
+    zone_name: str | None = None
+    confirmed: bool = False
+    cameras: list[int] = Field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+
+
+AlarmChange = Literal[
+    "acknowledged", "dispatched", "on_scene", "resolved", "escalated", "confirmed", "restored"
+]
+
+
+class AlarmChanged(Event):
+    kind: Literal["alarm_changed"] = "alarm_changed"
+    subject_prefix: ClassVar[str] = "alarms.changed"
+    alarm_id: int
+    point_id: int | None
+    change: AlarmChange
+    state: str
+    priority: int
+    confirmed: bool = False
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_prefix}.{self.change}"
+
+
 AnyEvent = Annotated[
-    OrgUnitChanged | PointChanged | DeviceChanged | PointsImported | UserSignedIn,
+    OrgUnitChanged
+    | PointChanged
+    | DeviceChanged
+    | PointsImported
+    | UserSignedIn
+    | UserChanged
+    | GrantChanged
+    | AlarmAccountChanged
+    | AlarmRaised
+    | AlarmChanged,
     Field(discriminator="kind"),
 ]
 ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -24,6 +24,8 @@ class Resource(StrEnum):
     AUDIT = "audit"
     EVENTS = "events"
     ME = "me"
+    ALARM_ACCOUNT = "alarm_account"
+    ALARM = "alarm"
 
 
 class Action(StrEnum):
@@ -35,6 +37,7 @@ _ALL: Final = frozenset(Role)
 _STAFF: Final = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.VIEWER})
 _MANAGERS: Final = frozenset({Role.ADMIN, Role.SUPERVISOR})
 _ADMIN: Final = frozenset({Role.ADMIN})
+_OPERATORS: Final = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR})
 
 ALLOWED: Final[dict[tuple[Resource, Action], frozenset[Role]]] = {
     (Resource.ORG_UNIT, Action.READ): _STAFF,
@@ -53,6 +56,10 @@ ALLOWED: Final[dict[tuple[Resource, Action], frozenset[Role]]] = {
     (Resource.EVENTS, Action.READ): _ALL,
     (Resource.ME, Action.READ): _ALL,
     (Resource.ME, Action.WRITE): _ALL,
+    (Resource.ALARM_ACCOUNT, Action.READ): _STAFF,
+    (Resource.ALARM_ACCOUNT, Action.WRITE): _MANAGERS,
+    (Resource.ALARM, Action.READ): _ALL,  # partners: only alarms of points granted "alarms"
+    (Resource.ALARM, Action.WRITE): _OPERATORS,  # acknowledge, dispatch, resolve
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -25,6 +26,8 @@ from safecity.core.scope import Department, Role, Scope
 from safecity.store.db import Database
 from safecity.store.tables import AuditRow, OrgUnitRow, PointRow
 from safecity.testing.clock import FakeClock
+
+E = TypeVar("E", bound=Event)
 
 PASSWORD = "correct horse battery"
 LIMITS = SignInLimits(token_ttl_s=3600, lockout_after=3, lockout_s=900, login_per_minute=5)
@@ -77,6 +80,12 @@ class Published:
     async def next(self) -> Event:
         delivery = await asyncio.wait_for(anext(aiter(self._subscription)), timeout=1)
         return delivery.event
+
+    async def next_of(self, kind: type[E]) -> E:
+        """The next event of one type, skipping others (fails after a second without one)."""
+        while not isinstance(event := await self.next(), kind):
+            pass
+        return event
 
 
 @dataclass

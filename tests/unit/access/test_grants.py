@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from safecity.access.models import GrantDraft
 from safecity.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safecity.core.events import GrantChanged
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Department, Right, Role
 
@@ -138,3 +139,15 @@ async def test_grant_changes_are_audited_at_the_points_path(city: City) -> None:
         ("grant.delete", f"grant:{grant.id}", supervisor.username, city.station_a.path),
     ]
     assert rows[0].detail["department"] == "traffic"
+
+
+async def test_grant_changes_are_published_after_commit(city: City) -> None:
+    grant = await city.grants.create(ROOT, share(city.point_a))
+    await city.grants.delete(ROOT, grant.id)
+
+    events = [await city.published.next_of(GrantChanged) for _ in range(2)]
+
+    assert [(e.change, e.grant_id, e.point_id, e.department) for e in events] == [
+        ("created", grant.id, city.point_a, "traffic"),
+        ("deleted", grant.id, city.point_a, "traffic"),
+    ]

@@ -72,8 +72,7 @@ async def test_sign_in_is_audited_and_publishes_user_signed_in(city: City) -> No
         SOURCE,
         city.station_a.path,
     )
-    event = await city.published.next()
-    assert isinstance(event, UserSignedIn)
+    event = await city.published.next_of(UserSignedIn)
     assert (event.username, event.source, event.org_path) == ("alice", SOURCE, city.station_a.path)
 
 

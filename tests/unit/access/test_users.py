@@ -14,6 +14,7 @@ from safecity.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from safecity.core.events import UserChanged
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Department, Role, Scope
 from safecity.store.tables import TokenRow, UserRow
@@ -327,3 +328,16 @@ async def test_bootstrap_again_with_the_same_username_is_a_conflict(city: City) 
 
     with pytest.raises(Conflict):
         await city.users.bootstrap_admin("chief", "another passphrase", city.bureau.id)
+
+
+async def test_user_changes_are_published_after_commit(city: City) -> None:
+    user = await city.add_user("bob", city.station_a)
+    await city.users.update(ROOT, user.id, UserPatch(display_name="Bob B"))
+    await city.users.delete(ROOT, user.id)
+
+    events = [await city.published.next_of(UserChanged) for _ in range(3)]
+
+    assert [(e.change, e.user_id, e.username, e.org_path) for e in events] == [
+        (change, user.id, "bob", city.station_a.path)
+        for change in ("created", "updated", "deleted")
+    ]

@@ -11,11 +11,16 @@ import pytest
 from safecity.bus.memory import MemoryBus
 from safecity.bus.port import Delivery, EventBus, Subscription
 from safecity.core.events import (
+    AlarmAccountChanged,
+    AlarmChanged,
+    AlarmRaised,
     DeviceChanged,
     Event,
+    GrantChanged,
     OrgUnitChanged,
     PointChanged,
     PointsImported,
+    UserChanged,
     UserSignedIn,
     decode_event,
 )
@@ -29,6 +34,36 @@ SAMPLES: list[Event] = [
     DeviceChanged(at=AT, org_path="/1/2/", device_id=3, point_id=7, change="deleted"),
     PointsImported(at=AT, org_path="/1/", actor="bob", count=120),
     UserSignedIn(at=AT, org_path="/1/", username="alice", source="10.0.0.8"),
+    UserChanged(at=AT, org_path="/1/2/", actor="root", user_id=4, username="bob", change="created"),
+    GrantChanged(
+        at=AT, org_path="/1/2/", grant_id=2, department="traffic", point_id=7, change="deleted"
+    ),
+    AlarmAccountChanged(at=AT, org_path="/1/2/", account_id=5, account="1234", change="updated"),
+    AlarmRaised(
+        at=AT,
+        org_path="/1/2/",
+        alarm_id=9,
+        account="1234",
+        point_id=7,
+        source="panel",
+        code="130",
+        category="burglary",
+        priority=2,
+        title_en="Burglary",
+        title_zh="盗警",
+        partition=1,
+        zone=15,
+        cameras=[3, 4],
+    ),
+    AlarmChanged(
+        at=AT,
+        org_path="/1/2/",
+        alarm_id=9,
+        point_id=7,
+        change="acknowledged",
+        state="acknowledged",
+        priority=2,
+    ),
 ]
 
 
@@ -252,6 +287,11 @@ def test_event_subject_names_the_change() -> None:
         "org.device.deleted",
         "org.import.points",
         "access.signin",
+        "access.user.created",
+        "access.grant.deleted",
+        "alarms.account.updated",
+        "alarms.raised",
+        "alarms.changed.acknowledged",
     ]
 
 
