@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from safecity.access.models import GrantDraft, UserDraft
 
+from safecity.access.models import GrantDraft, UserDraft
+from safecity.alarms.account_models import AccountDraft
 from safecity.api.app import create_api
 from safecity.app import Platform, open_platform
 from safecity.core.scope import Department, Right, Role, Scope
@@ -73,6 +74,14 @@ async def build_world(platform: Platform, client: httpx.AsyncClient) -> World:
             ),
         )
         world.ids[key.replace("point", "device")] = device.id
+    for key, number, unit_key in (
+        ("account_in", "AC1", "unit_in"),
+        ("account_out", "AC2", "unit_out"),
+    ):
+        account = await s.alarm_accounts.create(
+            ROOT, AccountDraft(account=number, name=key, org_unit_id=world.ids[unit_key])
+        )
+        world.ids[key] = account.id
     for key, unit_key in (("user_in", "unit_in"), ("user_out", "unit_out")):
         user = await s.users.create(
             ROOT,

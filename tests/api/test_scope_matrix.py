@@ -15,9 +15,11 @@ import pytest
 from pydantic import SecretStr
 
 from safecity.access.models import ApiKeyDraft, GrantDraft, UserDraft
+from safecity.alarms.account_models import AccountDraft
 from safecity.core.scope import Department, Right, Role
 from safecity.org.models import DeviceDraft, DeviceKind, PointDraft
 
+from .alarm_seed import alarm_id
 from .conftest import PASSWORD, ROOT, World
 from .route_table import routes
 
@@ -43,9 +45,13 @@ EXPECTED: Final[dict[tuple[str, str], set[Role]]] = {
     ("audit", "read"): MANAGERS,
     ("me", "read"): EVERYONE,
     ("me", "write"): EVERYONE,
+    ("alarm_account", "read"): STAFF,
+    ("alarm_account", "write"): MANAGERS,
+    ("alarm", "read"): EVERYONE,
+    ("alarm", "write"): {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR},
 }
 
-Request = tuple[str, dict[str, Any] | None]
+Request = tuple[str, dict[str, Any] | list[Any] | None]
 Builder = Callable[[World, Role, bool], Awaitable[Request]]
 
 
@@ -186,6 +192,46 @@ async def delete_grant(world: World, role: Role, inside: bool) -> Request:
     return f"/api/grants/{await fresh_grant(world, unit_key(inside))}", None
 
 
+async def create_alarm_account(world: World, role: Role, inside: bool) -> Request:
+    number = f"{0xB000 + len(world.ids):X}"
+    world.ids[f"account-{number}"] = 0
+    return "/api/alarm-accounts", {
+        "account": number,
+        "name": "n",
+        "org_unit_id": world.ids[unit_key(inside)],
+    }
+
+
+async def delete_alarm_account(world: World, role: Role, inside: bool) -> Request:
+    if not inside:
+        return f"/api/alarm-accounts/{world.ids['account_out']}", None
+    _, body = await create_alarm_account(world, role, inside)
+    assert isinstance(body, dict)
+    account = await world.platform.services.alarm_accounts.create(
+        ROOT, AccountDraft.model_validate(body)
+    )
+    return f"/api/alarm-accounts/{account.id}", None
+
+
+async def set_alarm_zones(world: World, role: Role, inside: bool) -> Request:
+    url = f"/api/alarm-accounts/{target(world, 'account', role, inside)}/zones"
+    return url, [{"number": 1, "name": "Front door", "detector": "door_contact"}]
+
+
+def alarm_route(suffix: str = "", body: dict[str, Any] | None = None) -> Builder:
+    """An alarm inside or outside the caller's view; for partners, one at a point granted with
+    the alarms right, or one they have no right to."""
+
+    async def build(world: World, role: Role, inside: bool) -> Request:
+        if role is Role.PARTNER:
+            key = "alarm_shared" if inside else "alarm_in"
+        else:
+            key = "alarm_in" if inside else "alarm_out"
+        return f"/api/alarms/{await alarm_id(world, key)}{suffix}", body
+
+    return build
+
+
 async def create_api_key(world: World, role: Role, inside: bool) -> Request:
     return "/api/api-keys", {"user_id": world.ids["user_in" if inside else "user_out"], "name": "k"}
 
@@ -232,6 +278,22 @@ BUILDERS: Final[dict[tuple[str, str], Builder]] = {
     ("GET", "/api/auth/me"): fixed("/api/auth/me"),
     ("POST", "/api/api-keys"): create_api_key,
     ("DELETE", "/api/api-keys/{key_id}"): delete_api_key,
+    ("GET", "/api/alarm-accounts"): fixed("/api/alarm-accounts"),
+    ("GET", "/api/alarm-accounts/{account_id}"): by_id("/api/alarm-accounts", "account"),
+    ("POST", "/api/alarm-accounts"): create_alarm_account,
+    ("PATCH", "/api/alarm-accounts/{account_id}"): by_id(
+        "/api/alarm-accounts", "account", {"name": "renamed"}
+    ),
+    ("PUT", "/api/alarm-accounts/{account_id}/zones"): set_alarm_zones,
+    ("DELETE", "/api/alarm-accounts/{account_id}"): delete_alarm_account,
+    ("GET", "/api/alarms"): fixed("/api/alarms"),
+    ("GET", "/api/alarms/report/handling-times"): fixed("/api/alarms/report/handling-times"),
+    ("GET", "/api/alarms/{alarm_id}"): alarm_route(),
+    ("POST", "/api/alarms/{alarm_id}/acknowledge"): alarm_route("/acknowledge"),
+    ("POST", "/api/alarms/{alarm_id}/dispatch"): alarm_route("/dispatch", {"unit": "P-1"}),
+    ("POST", "/api/alarms/{alarm_id}/on-scene"): alarm_route("/on-scene"),
+    ("POST", "/api/alarms/{alarm_id}/resolve"): alarm_route("/resolve", {"disposition": "test"}),
+    ("POST", "/api/alarms/{alarm_id}/notes"): alarm_route("/notes", {"text": "n"}),
 }
 SELF_ONLY: Final = {("POST", "/api/auth/logout")}  # acts on the caller's own token only
 PUBLIC: Final = {("POST", "/api/auth/login")}
@@ -288,7 +350,7 @@ async def test_route_respects_role_and_scope(
 
 
 def _assert_nothing_outside(world: World, role: Role, text: str, where: str) -> None:
-    hidden = ["unit_out", "user_out", "point_out", "device_out"]
+    hidden = ["unit_out", "user_out", "point_out", "device_out", "account_out"]
     if role is Role.PARTNER:
         hidden += ["point_in", "device_in"]
     for name in hidden:
@@ -321,6 +383,15 @@ async def test_requests_without_a_token_are_refused_on_every_scoped_route(world:
     for method, path, rule in ROUTES:
         if rule and rule.get("resource") == "public":
             continue
-        url = path.format(unit_id=1, point_id=1, device_id=1, user_id=1, grant_id=1, key_id=1)
+        url = path.format(
+            unit_id=1,
+            point_id=1,
+            device_id=1,
+            user_id=1,
+            grant_id=1,
+            key_id=1,
+            account_id=1,
+            alarm_id=1,
+        )
         response = await world.client.request(method, url, json={})
         assert response.status_code == 401, f"{method} {url}: {response.status_code}"

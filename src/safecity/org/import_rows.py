@@ -8,58 +8,22 @@ its input and its errors back into column names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from safecity.core.errors import ValidationFailed
+from safecity.core.sheet import MAX_PROBLEMS, ImportRejected, RowProblem
 from safecity.org.models import PointDraft
 from safecity.org.sheet import COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, SheetRow, unquote_formula
 from safecity.store.tables import OrgUnitRow
 
-MAX_PROBLEMS: Final = 1000  # reported in full; beyond this only counted
+__all__ = ["MAX_PROBLEMS", "ImportRejected", "RowChecker", "RowProblem"]
 _LIST_SEPARATOR: Final = re.compile(r"[;,]")
 _YES: Final = frozenset({"yes", "true", "1", "y", "是"})
 _NO: Final = frozenset({"no", "false", "0", "n", "否", ""})
 _LOWERED: Final = frozenset({"ownership", "owner_kind"})
 _ECHOED: Final = frozenset({"lat", "lon", "ownership", "owner_kind"})  # reasons quote the cell
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    file: str
-    line: int  # 1-based physical line (CSV) or row (XLSX); the header is line 1
-    field: str  # the column, or "file" / "row" for problems no single column owns
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.reason}"
-
-
-class ImportRejected(ValidationFailed):
-    """The file broke a rule somewhere, so nothing was imported; `problems` says where."""
-
-    def __init__(self, file: str, problems: list[RowProblem], *, total: int | None = None) -> None:
-        total = len(problems) if total is None else total
-        listed = problems[:MAX_PROBLEMS]
-        lines = [str(problem) for problem in listed]
-        if total > len(listed):
-            lines.append(f"... and {total - len(listed)} more problems")
-        noun = "problem" if total == 1 else "problems"
-        super().__init__(
-            f"{file}: nothing imported, {total} {noun}:\n" + "\n".join(lines),
-            field=listed[0].field if listed else None,
-        )
-        self.file = file
-        self.problems = listed
-        self.total = total
-
-    @property
-    def omitted(self) -> int:
-        """Problems found but not listed (beyond `MAX_PROBLEMS`)."""
-        return self.total - len(self.problems)
 
 
 class RowChecker:

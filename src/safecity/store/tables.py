@@ -160,3 +160,8 @@ class SettingRow(Base):
     __tablename__ = "platform_settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# The alarm centre's tables live in their own module; importing it here registers them on
+# `Base.metadata`, so Alembic and the schema test see every table from this one import.
+from safecity.store import alarm_tables as _alarm_tables  # noqa: E402, F401
