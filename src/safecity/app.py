@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -21,6 +21,13 @@ from safecity.access.grants import GrantService
 from safecity.access.signin import SignInService
 from safecity.access.tokens import TokenService
 from safecity.access.users import UserService
+from safecity.alarms.account_import import AccountImporter
+from safecity.alarms.accounts import AccountService
+from safecity.alarms.context import AlarmContext
+from safecity.alarms.escalation import Escalation
+from safecity.alarms.processor import AlarmProcessor
+from safecity.alarms.service import AlarmService
+from safecity.alarms.supervision import Supervision
 from safecity.api.app import create_api
 from safecity.api.deps import Services
 from safecity.bus.memory import MemoryBus
@@ -44,6 +51,18 @@ class Platform:
     clock: Clock
     services: Services
     importer: PointImporter
+    account_importer: AccountImporter
+    alarm_processor: AlarmProcessor
+    escalation: Escalation
+    supervision: Supervision
+
+    def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The loops `serve` runs beside the HTTP server until shutdown."""
+        return {
+            "alarm-processor": self.alarm_processor.run,
+            "alarm-escalation": self.escalation.run,
+            "alarm-supervision": self.supervision.run,
+        }
 
 
 def configure_logging(settings: LogSettings) -> None:
@@ -79,6 +98,7 @@ async def open_platform(
         await db.migrate()
         bus = MemoryBus()
         registry = RegistryContext(db=db, bus=bus, clock=clock, sealer=box)
+        alarms = AlarmContext(db=db, bus=bus, clock=clock, sealer=box)
         security = settings.security
         access = AccessContext(
             db=db,
@@ -101,6 +121,8 @@ async def open_platform(
             tokens=TokenService(access),
             grants=GrantService(access),
             audit=AuditService(access),
+            alarm_accounts=AccountService(alarms),
+            alarms=AlarmService(alarms),
             bus=bus,
             page_size_max=settings.api.page_size_max,
         )
@@ -111,6 +133,10 @@ async def open_platform(
             clock=clock,
             services=services,
             importer=PointImporter(registry),
+            account_importer=AccountImporter(alarms),
+            alarm_processor=AlarmProcessor(alarms),
+            escalation=Escalation(alarms),
+            supervision=Supervision(alarms),
         )
 
 
@@ -124,9 +150,14 @@ async def serve(platform: Platform, *, on_ready: Callable[[str], None] | None = 
         log_config=None,
         access_log=False,
         lifespan="off",
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     server_task = asyncio.create_task(server.serve())
+    jobs = [
+        asyncio.create_task(_keep_running(name, job), name=name)
+        for name, job in platform.background_jobs().items()
+    ]
     try:
         while not server.started:
             if server_task.done():
@@ -140,4 +171,17 @@ async def serve(platform: Platform, *, on_ready: Callable[[str], None] | None = 
     finally:
         # Cancelled (Ctrl-C, shutdown): let uvicorn close its connections gracefully.
         server.should_exit = True
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
         await asyncio.shield(server_task)
+
+
+async def _keep_running(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run a background loop until cancelled, restarting it (after a pause) if it fails."""
+    while True:
+        try:
+            await job()
+        except Exception:  # noqa: BLE001 (log any failure and restart the loop)
+            structlog.get_logger(__name__).exception("background job failed", job=name)
+            await asyncio.sleep(1.0)

@@ -11,7 +11,17 @@ import safecity
 from safecity.api.deps import Services
 from safecity.api.errors import install_error_handlers
 from safecity.api.metrics import install_metrics
-from safecity.api.routers import audit, auth, devices, grants, org_units, points, users
+from safecity.api.routers import (
+    alarm_accounts,
+    alarms,
+    audit,
+    auth,
+    devices,
+    grants,
+    org_units,
+    points,
+    users,
+)
 from safecity.api.ws import router as ws_router
 
 
@@ -29,7 +39,7 @@ def create_api(services: Services, *, registry: CollectorRegistry | None = None)
     app.state.services = services
     install_error_handlers(app)
     install_metrics(app, registry or CollectorRegistry())
-    for module in (auth, org_units, points, devices, users, grants, audit):
+    for module in (auth, org_units, points, devices, users, grants, audit, alarm_accounts, alarms):
         app.include_router(module.router)
     app.include_router(ws_router)
 

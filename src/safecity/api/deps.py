@@ -12,6 +12,8 @@ from safecity.access.grants import GrantService
 from safecity.access.signin import SignInService
 from safecity.access.tokens import TokenService
 from safecity.access.users import UserService
+from safecity.alarms.accounts import AccountService
+from safecity.alarms.service import AlarmService
 from safecity.bus.port import EventBus
 from safecity.core.errors import AuthenticationFailed
 from safecity.core.paging import PageRequest
@@ -38,6 +40,8 @@ class Services:
     tokens: TokenService
     grants: GrantService
     audit: AuditService
+    alarm_accounts: AccountService
+    alarms: AlarmService
     bus: EventBus
     page_size_max: int = 500
 
