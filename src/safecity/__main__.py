@@ -18,12 +18,14 @@ from rich.progress import Progress
 
 from safecity.access.models import UserDraft
 from safecity.app import Platform, configure_logging, open_platform, serve
+from safecity.cli_alarms import alarms_app
 from safecity.core.errors import SafecityError
 from safecity.core.scope import Department, Role, Scope
 from safecity.demo.seed import seed_demo_city
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
 from safecity.settings import Settings, load_settings
+from safecity.sim.cli import app as sim_app
 from safecity.store.secretbox import SecretBox
 
 app = typer.Typer(
@@ -37,6 +39,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sim_app, name="sim")
+app.add_typer(alarms_app, name="alarms")
 
 err = Console(stderr=True)
 out = Console()
@@ -204,6 +208,28 @@ def import_points(
                 err.print(f"nothing imported: {rejected}", highlight=False, markup=False)
                 raise typer.Exit(1) from rejected
         out.print(f"imported {report.count} points from {file}")
+
+    _with_platform(config, work)
+
+
+@import_app.command("accounts")
+def import_accounts(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    config: ConfigOption = None,
+) -> None:
+    """Import alarm subscriber accounts; a file with any bad row imports nothing."""
+
+    async def work(platform: Platform) -> None:
+        try:
+            report = await platform.account_importer.import_file(cli_scope(), file)
+        except ImportRejected as rejected:
+            for problem in rejected.problems:
+                err.print(str(problem), highlight=False, markup=False)
+            if rejected.omitted:
+                err.print(f"... and {rejected.omitted} more problems", highlight=False)
+            err.print(f"{file.name}: nothing imported", highlight=False, markup=False)
+            raise typer.Exit(1) from rejected
+        out.print(f"imported {report.count} alarm accounts from {file}")
 
     _with_platform(config, work)
 
