@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 import uvicorn
@@ -21,10 +22,12 @@ from safecity.access.grants import GrantService
 from safecity.access.signin import SignInService
 from safecity.access.tokens import TokenService
 from safecity.access.users import UserService
+from safecity.adapters.dc09 import AccountCache, Dc09Server, ListenOptions
 from safecity.alarms.account_import import AccountImporter
 from safecity.alarms.accounts import AccountService
 from safecity.alarms.context import AlarmContext
 from safecity.alarms.escalation import Escalation
+from safecity.alarms.intake import SignalIntake
 from safecity.alarms.processor import AlarmProcessor
 from safecity.alarms.service import AlarmService
 from safecity.alarms.supervision import Supervision
@@ -38,7 +41,7 @@ from safecity.org.importer import PointImporter
 from safecity.org.journal import RegistryContext
 from safecity.org.points import PointService
 from safecity.org.units import OrgUnitService
-from safecity.settings import LogSettings, Settings
+from safecity.settings import LogSettings, ReceiverSettings, Settings
 from safecity.store.db import Database
 from safecity.store.secretbox import SecretBox
 
@@ -55,14 +58,43 @@ class Platform:
     alarm_processor: AlarmProcessor
     escalation: Escalation
     supervision: Supervision
+    intake: SignalIntake
+    account_cache: AccountCache
+    receiver: Dc09Server | None
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The loops `serve` runs beside the HTTP server until shutdown."""
-        return {
+        jobs: dict[str, Callable[[], Awaitable[None]]] = {
             "alarm-processor": self.alarm_processor.run,
             "alarm-escalation": self.escalation.run,
             "alarm-supervision": self.supervision.run,
         }
+        if self.receiver is not None:
+            jobs["dc09-accounts"] = lambda: self.account_cache.follow(self.bus)
+            jobs["dc09-receiver"] = self._receive
+        return jobs
+
+    async def _receive(self) -> None:
+        """Listen for panels once the account keys are loaded: before that every account would
+        look unknown and get DUH, which a panel takes as final."""
+        assert self.receiver is not None
+        await self.account_cache.loaded.wait()
+        await self.receiver.serve()
+
+
+def _receiver(
+    settings: ReceiverSettings, intake: SignalIntake, cache: AccountCache, clock: Clock
+) -> Dc09Server | None:
+    if not settings.enabled:
+        return None
+    options = ListenOptions(
+        host=settings.host,
+        tcp_port=settings.tcp_port,
+        udp_port=settings.udp_port,
+        window_past=timedelta(seconds=settings.window_past_s),
+        window_future=timedelta(seconds=settings.window_future_s),
+    )
+    return Dc09Server(intake, cache.lookup, clock, options)
 
 
 def configure_logging(settings: LogSettings) -> None:
@@ -126,18 +158,29 @@ async def open_platform(
             bus=bus,
             page_size_max=settings.api.page_size_max,
         )
-        yield Platform(
-            settings=settings,
-            db=db,
-            bus=bus,
-            clock=clock,
-            services=services,
-            importer=PointImporter(registry),
-            account_importer=AccountImporter(alarms),
-            alarm_processor=AlarmProcessor(alarms),
-            escalation=Escalation(alarms),
-            supervision=Supervision(alarms),
+        processor = AlarmProcessor(alarms)
+        intake = SignalIntake(
+            alarms, on_stored=processor.notify, max_batch=settings.receiver.max_batch
         )
+        cache = AccountCache(services.alarm_accounts.receiver_keys)
+        try:
+            yield Platform(
+                settings=settings,
+                db=db,
+                bus=bus,
+                clock=clock,
+                services=services,
+                importer=PointImporter(registry),
+                account_importer=AccountImporter(alarms),
+                alarm_processor=processor,
+                escalation=Escalation(alarms),
+                supervision=Supervision(alarms),
+                intake=intake,
+                account_cache=cache,
+                receiver=_receiver(settings.receiver, intake, cache, clock),
+            )
+        finally:
+            await intake.aclose()
 
 
 async def serve(platform: Platform, *, on_ready: Callable[[str], None] | None = None) -> None:

@@ -59,6 +59,29 @@ class SecuritySettings(_Section):
     )
 
 
+class ReceiverSettings(_Section):
+    enabled: bool = Field(default=True, description="Run the SIA DC-09 alarm receiver")
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 (alarm panels connect from the whole network)
+        description="Address the DC-09 listeners bind",
+    )
+    tcp_port: int | None = Field(
+        default=7000, ge=0, le=65535, description="DC-09 TCP port (0: a free one; null: none)"
+    )
+    udp_port: int | None = Field(
+        default=7000, ge=0, le=65535, description="DC-09 UDP port (0: a free one; null: none)"
+    )
+    window_past_s: int = Field(
+        default=40, ge=1, le=3600, description="Oldest accepted encrypted timestamp, seconds"
+    )
+    window_future_s: int = Field(
+        default=20, ge=1, le=3600, description="Newest accepted encrypted timestamp, seconds"
+    )
+    max_batch: int = Field(
+        default=2000, ge=1, le=100_000, description="Most alarms stored in one group commit"
+    )
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level written"
@@ -74,6 +97,9 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Database")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API and console")
     security: SecuritySettings = Field(description="Keys, tokens and sign-in limits")
+    receiver: ReceiverSettings = Field(
+        default_factory=ReceiverSettings, description="SIA DC-09 alarm receiver"
+    )
     log: LogSettings = Field(default_factory=LogSettings, description="Structured logging")
 
     @classmethod

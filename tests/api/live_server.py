@@ -30,6 +30,7 @@ def live_server(folder: Path) -> Iterator[LiveServer]:
         None,
         store={"url": f"sqlite:///{folder / 'live.db'}"},
         api={"host": "127.0.0.1", "port": 0},
+        receiver={"host": "127.0.0.1", "tcp_port": 0, "udp_port": 0},
         security={"master_key": SecretBox.new_key(), "login_per_minute": 10_000},
         log={"level": "error"},
     )

@@ -69,6 +69,7 @@ class SimConfig:
     include_polls: bool = True
     receiver: str | None = None
     line: str = "0"
+    udp_port: int | None = None  # where UDP panels send, when not `port`
 
 
 @dataclass
@@ -182,7 +183,7 @@ class _PanelRunner:
         )
         self.traffic = traffic_for(spec.account, config.seed, include_polls=config.include_polls)
         self.link: _TcpLink | _UdpLink = (
-            _UdpLink(config.host, config.port)
+            _UdpLink(config.host, config.udp_port or config.port)
             if spec.transport == "udp"
             else _TcpLink(config.host, config.port, fleet.report)
         )

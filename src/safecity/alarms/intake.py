@@ -1,0 +1,155 @@
+"""The durable inbox: every DC-09 message is committed here before its panel is acknowledged.
+
+`SignalIntake.store(message, ...)` returns only once the message's row is committed (or was
+already there: a retransmission), and raises `StoreUnavailable` if the commit failed, in which
+case the caller must send nothing so the panel retries. Callers from thousands of connections
+are gathered into group commits: one writer task takes whatever is waiting (up to `max_batch`)
+and inserts it in one transaction, so a commit's cost is shared by every alarm in it and
+throughput grows with load instead of collapsing.
+
+Retransmissions are stored once: each row carries a de-duplication key over the account,
+sequence, token, timestamp and payload, and the insert skips rows whose key is already stored.
+A message without a timestamp (plaintext panels may omit it) adds the receive time rounded down
+to `untimed_window`; a retransmission that straddles that boundary is stored twice rather than
+risking that a later, genuinely new message with the same sequence number is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+
+from safecity.alarms.context import AlarmContext
+from safecity.core.errors import StoreUnavailable
+from safecity.protocols.dc09 import Dc09Message
+from safecity.store.alarm_tables import AlarmSignalRow
+
+_log = structlog.get_logger(__name__)
+
+UNTIMED_WINDOW: Final = timedelta(minutes=10)
+
+
+def dedupe_key(message: Dc09Message, received_at: datetime, untimed_window: timedelta) -> str:
+    """Equal for a message and its retransmissions; 64 hex digits."""
+    if message.timestamp is not None:
+        when = message.timestamp.isoformat()
+    else:
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        when = f"rx{(received_at - epoch) // untimed_window}"
+    parts = (
+        message.account,
+        message.line,
+        message.receiver or "",
+        str(message.token),
+        str(message.sequence),
+        when,
+        message.data,
+        *message.extended,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    done: asyncio.Future[None]
+
+
+class SignalIntake:
+    """Group-committing writer of received messages; see the module docstring."""
+
+    def __init__(
+        self,
+        ctx: AlarmContext,
+        *,
+        on_stored: Callable[[], None] | None = None,
+        max_batch: int = 2000,
+        untimed_window: timedelta = UNTIMED_WINDOW,
+    ) -> None:
+        self._ctx = ctx
+        self._on_stored = on_stored
+        self._max_batch = max_batch
+        self._untimed_window = untimed_window
+        self._queue: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self.committed = 0  # rows offered in successful commits (duplicates included)
+        self.commits = 0
+
+    async def store(
+        self, message: Dc09Message, *, received_at: datetime, transport: str, peer: str
+    ) -> None:
+        """Return once `message` is durably stored; raise `StoreUnavailable` if it was not."""
+        row = {
+            "account": message.account,
+            "sequence": message.sequence,
+            "token": str(message.token),
+            "sent_at": message.timestamp,
+            "data": message.data,
+            "dedupe": dedupe_key(message, received_at, self._untimed_window),
+            "received_at": received_at,
+            "transport": transport,
+            "peer": peer[:64],
+        }
+        pending = _Pending(row, asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        self._wake.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="alarm-intake")
+        await asyncio.shield(pending.done)
+
+    async def aclose(self) -> None:
+        """Stop the writer; messages still waiting fail with `StoreUnavailable` (never ACKed)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        self._fail(self._take_all(), StoreUnavailable("the receiver is shutting down"))
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: len(batch)]
+                try:
+                    await self._commit([item.row for item in batch])
+                except asyncio.CancelledError:
+                    self._fail(batch, StoreUnavailable("the receiver is shutting down"))
+                    raise
+                except Exception as exc:  # noqa: BLE001 (any failure means: not stored, no ACK)
+                    _log.warning("alarm.intake.commit_failed", error=str(exc), rows=len(batch))
+                    self._fail(batch, StoreUnavailable(f"alarm inbox commit failed: {exc}"))
+                    continue
+                self.committed += len(batch)
+                self.commits += 1
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(None)
+                if self._on_stored is not None:
+                    self._on_stored()
+
+    async def _commit(self, rows: list[dict[str, Any]]) -> None:
+        dialect = sqlite if self._ctx.db.is_sqlite else postgresql
+        statement = dialect.insert(AlarmSignalRow).on_conflict_do_nothing(index_elements=["dedupe"])
+        async with self._ctx.db.write() as session:
+            await session.execute(statement, rows)
+
+    def _take_all(self) -> list[_Pending]:
+        taken, self._queue = self._queue, []
+        return taken
+
+    @staticmethod
+    def _fail(batch: list[_Pending], error: StoreUnavailable) -> None:
+        for item in batch:
+            if not item.done.done():
+                item.done.set_exception(error)
