@@ -39,7 +39,7 @@ def sim() -> None:
 @app.command("panels")
 def panels_command(
     host: Annotated[str, typer.Option(help="Receiver address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Receiver port (TCP and UDP)")] = 7777,
+    port: Annotated[int, typer.Option(help="Receiver port (TCP and UDP)")] = 7000,
     count: Annotated[int, typer.Option(min=1, max=0xFFFF, help="Number of panels")] = 10,
     rate: Annotated[
         float, typer.Option(min=0.001, help="New messages per second over all panels")
