@@ -17,11 +17,13 @@ from rich.console import Console
 from rich.progress import Progress
 
 from safecity.access.models import UserDraft
+from safecity.adapters.dc09 import Dc09Server
 from safecity.app import Platform, configure_logging, open_platform, serve
 from safecity.cli_alarms import alarms_app
 from safecity.core.errors import SafecityError
 from safecity.core.scope import Department, Role, Scope
-from safecity.demo.seed import seed_demo_city
+from safecity.demo.panels import demo_fleet, run_fleet
+from safecity.demo.seed import DEMO_ACCOUNTS, seed_demo_accounts, seed_demo_city
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
 from safecity.settings import Settings, load_settings
@@ -97,8 +99,18 @@ def demo_command(
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the demo store here instead of a throwaway folder")
     ] = None,
+    panels: Annotated[
+        int, typer.Option(min=0, max=5000, help="Simulated alarm panels (0: none)")
+    ] = DEMO_ACCOUNTS,
+    panel_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="DC-09 receiver port, TCP and UDP (0: free)")
+    ] = 7000,
+    panel_rate: Annotated[
+        float, typer.Option(min=0.01, help="New panel messages per second over all panels")
+    ] = 2.0,
 ) -> None:
-    """Start the platform on 127.0.0.1 with a throwaway store seeded with a demo city."""
+    """Start the platform on 127.0.0.1 with a throwaway store seeded with a demo city, its
+    alarm accounts and simulated panels reporting to the platform's own DC-09 receiver."""
     with tempfile.TemporaryDirectory(prefix="safecity-demo-") as scratch:
         folder = data_dir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -106,6 +118,7 @@ def demo_command(
             None,
             store={"url": f"sqlite:///{folder / 'demo.db'}"},
             api={"host": "127.0.0.1", "port": port},
+            receiver={"host": "127.0.0.1", "tcp_port": panel_port, "udp_port": panel_port},
             security={"master_key": SecretBox.new_key()},
             log={"json_lines": False, "level": "warning"},
         )
@@ -114,6 +127,7 @@ def demo_command(
         async def run() -> None:
             async with open_platform(settings) as platform:
                 logins = await seed_demo_city(platform.services)
+                accounts = await seed_demo_accounts(platform.services, count=panels)
 
                 def ready(url: str) -> None:
                     out.print(f"\n[bold]safecity demo[/bold] is running at [cyan]{url}[/cyan]")
@@ -124,9 +138,25 @@ def demo_command(
                         out.print(row, highlight=False, markup=False)
                     out.print("Press Ctrl-C to stop.\n")
 
-                await serve(platform, on_ready=ready)
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(serve(platform, on_ready=ready))
+                    if accounts and platform.receiver is not None:
+                        group.create_task(_demo_panels(platform.receiver, accounts, panel_rate))
 
         _run(run)
+
+
+async def _demo_panels(
+    receiver: Dc09Server, accounts: list[tuple[str, str | None]], rate: float
+) -> None:
+    await receiver.listening.wait()
+    tcp, udp = receiver.tcp_address, receiver.udp_address
+    assert tcp is not None
+    err.print(f"{len(accounts)} simulated alarm panels report to DC-09 port {tcp[1]}")
+    fleet = demo_fleet(
+        accounts, host=tcp[0], tcp_port=tcp[1], udp_port=udp[1] if udp else None, rate=rate
+    )
+    await run_fleet(fleet)
 
 
 @admin_app.command("new-key")
