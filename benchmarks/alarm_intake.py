@@ -1,0 +1,321 @@
+"""Durable, ACKed alarms per second from many concurrent panel connections, with ACK latency,
+side by side with pysiaalarm's asyncio receiver (which stores nothing) on the same load.
+
+Run: python benchmarks/alarm_intake.py [--panels 1000] [--seconds 20] [--rates max,5000,10000]
+     [--generators 2] [--encrypted] [--only safecity|pysiaalarm]
+
+Each receiver runs in its own process: `safecity serve` on a fresh SQLite store (WAL) seeded with
+the demo city and `--panels` accounts, its alarm processor turning the inbox into alarms as in
+production; pysiaalarm's `SIAClient` (TCP) with the same accounts and a callback that does
+nothing. The load comes from `--generators` processes of our panel simulator, the panels split
+between them, each panel on its own TCP connection with one message in flight (a real panel's
+queue): it sends, waits for the ACK, and sends its next message when its turn comes. `max` lets
+every panel send its next message as soon as the last one is ACKed (a closed loop: the
+throughput ceiling); a number is an offered rate over the whole fleet. Latency is from the
+frame's first write to its ACK, measured by the panel. Only messages of alarm, trouble and
+opening/closing traffic (no NULL polls); `--encrypted` gives every account an AES-128 key.
+
+Two cores run the receiver and the generators, so figures are lower than on a server: compare
+the two receivers in one run rather than reading absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Final
+
+from safecity.alarms.account_models import AccountDraft
+from safecity.app import open_platform
+from safecity.core.paging import PageRequest
+from safecity.demo.seed import SEED_SCOPE, seed_demo_city
+from safecity.org.models import OrgUnitKind
+from safecity.protocols.dc09 import AesKey
+from safecity.settings import load_settings
+from safecity.sim.panels import PanelSpec, SimConfig, numbered_accounts, run_panels
+from safecity.store.secretbox import SecretBox
+
+TEXT_KEY: Final = "BenchK3yAES128!!"  # 16 ASCII characters: both receivers can take it
+MAX_RATE: Final = 1e7  # "max": every panel's interval is far below one ACK round trip
+
+PYSIA_SERVER: Final = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pysiaalarm.account import SIAAccount
+    from pysiaalarm.aio.client import SIAClient
+    from pysiaalarm.utils.enums import CommunicationsProtocol
+
+    async def ignore(event):
+        return None
+
+    async def main(port, count, key):
+        accounts = [SIAAccount(f"10{i + 1:04X}", key or None) for i in range(count)]
+        client = SIAClient("127.0.0.1", port, accounts, ignore, protocol=CommunicationsProtocol.TCP)
+        await client.async_start()
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
+    """
+)
+
+
+@dataclass
+class Result:
+    receiver: str
+    offered: str
+    sent: int
+    acked: int
+    elapsed_s: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.acked / self.elapsed_s if self.elapsed_s else 0.0
+
+    def percentile(self, percent: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(percent / 100 * len(ordered)))] * 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], within_s: float) -> None:
+    give_up = time.monotonic() + within_s
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            raise SystemExit(f"receiver exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.1)
+        else:
+            return
+    raise SystemExit(f"receiver did not listen on {port} within {within_s} s")
+
+
+async def _seed(store: Path, master_key: str, panels: int, *, encrypted: bool) -> None:
+    settings = load_settings(
+        None, store={"url": f"sqlite:///{store}"}, security={"master_key": master_key}
+    )
+    async with open_platform(settings) as platform:
+        await seed_demo_city(platform.services)
+        units = await platform.services.units.list(SEED_SCOPE, PageRequest(limit=100))
+        station = next(u for u in units.items if u.kind is OrgUnitKind.STATION)
+        for account in numbered_accounts(panels):
+            await platform.services.alarm_accounts.create(
+                SEED_SCOPE,
+                AccountDraft.model_validate(
+                    {
+                        "account": account,
+                        "name": f"bench {account}",
+                        "org_unit_id": station.id,
+                        "key_text": TEXT_KEY if encrypted else None,
+                    }
+                ),
+            )
+
+
+def _start_safecity(
+    workdir: Path, panels: int, *, encrypted: bool, profile: Path | None
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    store = workdir / "arc.db"
+    master_key = SecretBox.new_key()
+    asyncio.run(_seed(store, master_key, panels, encrypted=encrypted))
+    port = _free_port()
+    config = workdir / "safecity.yaml"
+    config.write_text(
+        f"store:\n  url: sqlite:///{store}\n"
+        f"api:\n  host: 127.0.0.1\n  port: 0\n"
+        f"receiver:\n  host: 127.0.0.1\n  tcp_port: {port}\n  udp_port: null\n"
+        f"security:\n  master_key: {master_key}\n"
+        f"log:\n  level: error\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "safecity", "serve", "--config", str(config)]
+    if profile is not None:  # sample the receiver with py-spy (pip install py-spy)
+        command = ["py-spy", "record", "--format", "raw", "-o", str(profile), "--", *command]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL)
+    _wait_listening(port, process, 60)
+    return process, port, store
+
+
+def _start_pysiaalarm(
+    workdir: Path, panels: int, *, encrypted: bool
+) -> tuple[subprocess.Popen[bytes], int]:
+    script = workdir / "pysia_server.py"
+    script.write_text(PYSIA_SERVER, encoding="utf-8")
+    port = _free_port()
+    key = TEXT_KEY if encrypted else ""
+    command = [sys.executable, str(script), str(port), str(panels), key]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _wait_listening(port, process, 30)
+    return process, port
+
+
+def _generator(
+    port: int,
+    accounts: list[str],
+    rate: float,
+    seconds: float,
+    seed: int,
+    encrypted: bool,
+    out: Connection,
+) -> None:
+    key = AesKey.from_text(TEXT_KEY) if encrypted else None
+    config = SimConfig(
+        host="127.0.0.1",
+        port=port,
+        rate=rate,
+        duration_s=seconds,
+        ack_timeout_s=5.0,
+        retries=0,
+        include_polls=False,
+        seed=seed,
+    )
+    report = asyncio.run(run_panels(config, [PanelSpec(a, key) for a in accounts]))
+    out.send((report.sent, report.acknowledged, report.elapsed_s, report.latencies))
+    out.close()
+
+
+def _load(
+    receiver: str,
+    port: int,
+    panels: int,
+    offered: str,
+    seconds: float,
+    generators: int,
+    *,
+    encrypted: bool,
+) -> Result:
+    accounts = numbered_accounts(panels)
+    rate = MAX_RATE if offered == "max" else float(offered)
+    context = multiprocessing.get_context("spawn")
+    pipes, workers = [], []
+    for index in range(generators):
+        share = accounts[index::generators]
+        parent, child = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_generator,
+            args=(port, share, rate * len(share) / panels, seconds, index, encrypted, child),
+        )
+        worker.start()
+        pipes.append(parent)
+        workers.append(worker)
+    sent = acked = 0
+    elapsed = 0.0
+    latencies: list[float] = []
+    for parent in pipes:
+        s, a, e, lat = parent.recv()
+        sent, acked, elapsed = sent + s, acked + a, max(elapsed, e)
+        latencies.extend(lat)
+    for worker in workers:
+        worker.join()
+    return Result(receiver, offered, sent, acked, elapsed, latencies)
+
+
+def _stored(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        return int(db.execute("select count(*) from alarm_signals").fetchone()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--panels", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rates", default="max,5000,10000")
+    parser.add_argument("--generators", type=int, default=2)
+    parser.add_argument("--encrypted", action="store_true")
+    parser.add_argument("--only", choices=["safecity", "pysiaalarm"])
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
+    args = parser.parse_args()
+    rates = args.rates.split(",")
+    results: list[Result] = []
+    stored_note = ""
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as scratch:
+        workdir = Path(scratch)
+        if args.only in (None, "safecity"):
+            process, port, store = _start_safecity(
+                workdir, args.panels, encrypted=args.encrypted, profile=args.profile
+            )
+            try:
+                for offered in rates:
+                    results.append(
+                        _load(
+                            "safecity",
+                            port,
+                            args.panels,
+                            offered,
+                            args.seconds,
+                            args.generators,
+                            encrypted=args.encrypted,
+                        )
+                    )
+            finally:
+                process.send_signal(signal.SIGINT)  # Ctrl-C: py-spy writes its profile
+                process.wait()
+            acked = sum(r.acked for r in results if r.receiver == "safecity")
+            stored_note = f"safecity: {acked} ACKed, {_stored(store)} rows in the store"
+        if args.only in (None, "pysiaalarm"):
+            process, port = _start_pysiaalarm(workdir, args.panels, encrypted=args.encrypted)
+            try:
+                for offered in rates:
+                    results.append(
+                        _load(
+                            "pysiaalarm",
+                            port,
+                            args.panels,
+                            offered,
+                            args.seconds,
+                            args.generators,
+                            encrypted=args.encrypted,
+                        )
+                    )
+            finally:
+                process.terminate()
+                process.wait()
+
+    print(
+        f"# alarm intake, {datetime.now(UTC):%Y-%m-%d}, {platform.machine()} "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"# panels={args.panels} seconds={args.seconds} generators={args.generators} "
+        f"encrypted={args.encrypted}"
+    )
+    print(
+        f"{'receiver':<11}{'offered/s':>10}{'sent':>9}{'acked':>9}{'acked/s':>9}"
+        f"{'p50 ms':>8}{'p99 ms':>8}"
+    )
+    for r in results:
+        print(
+            f"{r.receiver:<11}{r.offered:>10}{r.sent:>9}{r.acked:>9}{r.rate:>9.0f}"
+            f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
+        )
+    if stored_note:
+        print(f"# {stored_note}")
+
+
+if __name__ == "__main__":
+    main()
