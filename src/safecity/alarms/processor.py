@@ -37,11 +37,17 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.alarms.alarm_events import SYSTEM, changed, raised
-from safecity.alarms.confirmation import ConfirmationRules, confirm, confirming
+from safecity.alarms.confirmation import (
+    BURGLARY_CATEGORIES,
+    ConfirmationRules,
+    confirm,
+    confirming,
+)
 from safecity.alarms.context import AlarmContext
 from safecity.alarms.lifecycle import AlarmState, Disposition
 from safecity.alarms.linkage import LinkageCache, LinkageRules
 from safecity.alarms.supervision import (
+    COMMUNICATION_FAILURE,
     is_communication_failure,
     out_of_hours,
     restore_communication,
@@ -246,15 +252,34 @@ class AlarmProcessor:
         earliest = min(repo.utc(signal.received_at) for signal in signals)
         recent = earliest - timedelta(seconds=self._confirmation.window_s)
         zones: set[tuple[int, int]] = set()
-        for row in await repo.unresolved_of_accounts(session, ids, recent=recent):
-            unresolved[row.account_id].append(row)
-            if row.zone is not None:
-                zones.add((row.account_id, row.zone))
+        restores: set[tuple[int, int | None, str]] = set()
+        burglaries: set[int] = set()
         for signal in signals:
             items = decoded[signal.id]
             account = accounts.get(signal.account)
             if account is not None and not isinstance(items, UnparsedSignal):
                 zones.update((account.id, i.zone) for i in items if i.zone is not None)
+                restores.update(
+                    (account.id, i.zone, str(i.info.category))
+                    for i in items
+                    if i.qualifier is Qualifier.RESTORE
+                )
+                if any(
+                    i.qualifier is Qualifier.NEW and i.info.category in BURGLARY_CATEGORIES
+                    for i in items
+                ):
+                    burglaries.add(account.id)
+        wanted = repo.Restorable(
+            account_ids=ids,
+            recent=recent,
+            confirming=burglaries,
+            restores=restores,
+            marker=("supervision", COMMUNICATION_FAILURE),
+        )
+        for row in await repo.unresolved_of_accounts(session, wanted):
+            unresolved[row.account_id].append(row)
+            if row.zone is not None:
+                zones.add((row.account_id, row.zone))
         open_close_rows = await repo.open_close_rows(session, ids)
         points = {row.point_id for row in accounts.values() if row.point_id is not None}
         return _Batch(

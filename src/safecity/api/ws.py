@@ -73,7 +73,8 @@ async def events(
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await task
         if websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
+            # The client may be gone already (the send fails with a disconnect): nothing to say.
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.close()
 
 

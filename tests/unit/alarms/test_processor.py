@@ -258,3 +258,50 @@ async def test_the_same_zone_again_or_an_old_alarm_does_not_confirm(
     await add_signal(city.db, account.account, "1130 01 002", received_at=clock.now())
     await processor.process_pending()
     assert [a.confirmed for a in await alarms_of(city.db)] == [False, False, False]
+
+
+async def test_a_restore_hours_after_its_alarm_still_restores_it(
+    city: City, clock: FakeClock
+) -> None:
+    account = await seed_account(city)
+    processor = AlarmProcessor(city.ctx)
+    await add_signal(city.db, account.account, "1130 01 004", received_at=clock.now())
+    await processor.process_pending()
+    clock.advance(6 * 3600)  # far past the confirmation window
+    await add_signal(city.db, account.account, "3130 01 004", received_at=clock.now())
+    await processor.process_pending()
+
+    (alarm,) = await alarms_of(city.db)
+    assert alarm.restored_at is not None
+
+
+async def test_a_batch_loads_only_the_open_alarms_its_signals_can_touch(
+    city: City, clock: FakeClock
+) -> None:
+    account = await seed_account(city)
+    processor = AlarmProcessor(city.ctx)
+    for zone in range(1, 41):  # a flood of panic alarms nobody has handled yet
+        await add_signal(city.db, account.account, f"1120 01 {zone:03d}", received_at=clock.now())
+    await add_signal(city.db, account.account, "1130 01 050", received_at=clock.now())
+    await processor.process_pending()
+    burglary = next(a for a in await alarms_of(city.db) if a.zone == 50)
+
+    async def loaded(
+        restores: list[tuple[int, int | None, str]] | None = None,
+        confirming: list[int] | None = None,
+    ) -> list[int | None]:
+        wanted = repo.Restorable(
+            account_ids=[account.id],
+            recent=clock.now() - timedelta(seconds=60),
+            restores=restores or [],
+            confirming=confirming or [],
+        )
+        async with city.db.session() as session:
+            rows = await repo.unresolved_of_accounts(session, wanted)
+        return [row.zone for row in rows]
+
+    assert await loaded() == []  # a NULL poll: nothing
+    assert await loaded(restores=[(account.id, 7, "panic")]) == [7]
+    assert await loaded(confirming=[account.id]) == [burglary.zone]
+    clock.advance(3600)
+    assert await loaded(confirming=[account.id]) == []  # raised before the window

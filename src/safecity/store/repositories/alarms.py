@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -182,27 +183,85 @@ async def alarm(session: AsyncSession, alarm_id: int) -> AlarmRow | None:
     return await session.get(AlarmRow, alarm_id)
 
 
-async def unresolved_of_accounts(
-    session: AsyncSession, account_ids: Collection[int], *, recent: datetime
-) -> list[AlarmRow]:
-    """The alarms of these accounts not yet resolved that a restore may still close (not yet
-    restored) or confirmation may still pair (raised since `recent`), oldest first."""
+@dataclass(frozen=True)
+class Restorable:
+    """Which unresolved alarms a batch of signals may touch (see `unresolved_of_accounts`)."""
+
+    account_ids: Collection[int]
+    recent: datetime  # burglary alarms raised since then may still be confirmed ...
+    confirming: Collection[int] = ()  # ... by a new burglary alarm of these accounts
+    restores: Collection[tuple[int, int | None, str]] = ()  # (account id, zone, category)
+    marker: tuple[str, str] | None = None  # (source, code) of alarms any message restores
+
+
+async def unresolved_of_accounts(session: AsyncSession, wanted: Restorable) -> list[AlarmRow]:
+    """The unresolved alarms a batch may change, oldest first per account: those a restore in it
+    may close (not yet restored, same account, zone and category), burglary alarms confirmation
+    may still pair (raised since `recent`, on an account with a new burglary alarm), and
+    unrestored alarms with the `marker` source and code (communication failures, which any
+    message from the account ends). Never the rest: an
+    account with thousands of open alarms during a flood costs a batch nothing extra."""
     found: list[AlarmRow] = []
-    listed = sorted(account_ids)
+    listed = sorted(wanted.account_ids)
+    confirming = sorted(wanted.confirming)
+    confirming_set = set(confirming)
+    zones = {zone for _, zone, _ in wanted.restores}
+    categories = {category for _, _, category in wanted.restores}
+    pairs = {(account, zone, category) for account, zone, category in wanted.restores}
     for start in range(0, len(listed), 500):
+        terms: list[ColumnElement[bool]] = []
+        if confirming:
+            terms.append(
+                and_(
+                    AlarmRow.account_id.in_(confirming),
+                    AlarmRow.category == "burglary",
+                    AlarmRow.raised_at >= _param(wanted.recent),
+                )
+            )
+        if wanted.marker is not None:
+            source, code = wanted.marker
+            terms.append(
+                and_(
+                    AlarmRow.source == source,
+                    AlarmRow.code == code,
+                    AlarmRow.restored_at.is_(None),
+                )
+            )
+        if pairs:
+            zone_terms: list[ColumnElement[bool]] = []
+            if None in zones:
+                zone_terms.append(AlarmRow.zone.is_(None))
+            if numbered := [zone for zone in zones if zone is not None]:
+                zone_terms.append(AlarmRow.zone.in_(numbered))
+            terms.append(
+                and_(
+                    AlarmRow.restored_at.is_(None),
+                    AlarmRow.category.in_(sorted(categories)),
+                    or_(*zone_terms),
+                )
+            )
+        if not terms:
+            break
         query = (
             select(AlarmRow)
             .where(
                 AlarmRow.account_id.in_(listed[start : start + 500]),
                 AlarmRow.state != RESOLVED,
-                or_(
-                    AlarmRow.restored_at.is_(None),
-                    and_(AlarmRow.category == "burglary", AlarmRow.raised_at >= _param(recent)),
-                ),
+                or_(*terms),
             )
             .order_by(AlarmRow.id)
         )
-        found.extend(await session.scalars(query))
+        for row in await session.scalars(query):
+            if (
+                (
+                    row.account_id in confirming_set
+                    and row.category == "burglary"
+                    and utc(row.raised_at) >= wanted.recent
+                )
+                or (wanted.marker is not None and (row.source, row.code) == wanted.marker)
+                or (row.account_id, row.zone, row.category) in pairs
+            ):
+                found.append(row)
     return found
 
 
