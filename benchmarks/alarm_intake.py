@@ -15,6 +15,10 @@ throughput ceiling); a number is an offered rate over the whole fleet. Latency i
 frame's first write to its ACK, measured by the panel. Only messages of alarm, trouble and
 opening/closing traffic (no NULL polls); `--encrypted` gives every account an AES-128 key.
 
+`backlog` is how many stored messages the alarm processor had not yet turned into alarms when
+the load stopped (under overload the receiver ACKs first and processing gives way, see
+`AlarmProcessor.defer_to`), `drain s` how long it then took to catch up.
+
 Two cores run the receiver and the generators, so figures are lower than on a server: compare
 the two receivers in one run rather than reading absolute numbers.
 """
@@ -83,6 +87,8 @@ class Result:
     acked: int
     elapsed_s: float
     latencies: list[float]
+    backlog: int | None = None  # stored but not yet processed into alarms when the load ended
+    drain_s: float | None = None  # then how long until the processor had caught up
 
     @property
     def rate(self) -> float:
@@ -240,6 +246,24 @@ def _stored(store: Path) -> int:
         return int(db.execute("select count(*) from alarm_signals").fetchone()[0])
 
 
+def _backlog(store: Path) -> int:
+    """Inbox rows the alarm processor has not reached yet."""
+    with sqlite3.connect(store) as db:
+        (last,) = db.execute("select coalesce(max(id), 0) from alarm_signals").fetchone()
+        row = db.execute(
+            "select value from platform_settings where key = 'alarms.processed_signal_id'"
+        ).fetchone()
+    return int(last) - (int(row[0]) if row else 0)
+
+
+def _drain(result: Result, store: Path, within_s: float = 120.0) -> None:
+    result.backlog = _backlog(store)
+    start = time.monotonic()
+    while _backlog(store) > 0 and time.monotonic() - start < within_s:
+        time.sleep(0.1)
+    result.drain_s = time.monotonic() - start if _backlog(store) == 0 else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--panels", type=int, default=1000)
@@ -272,6 +296,7 @@ def main() -> None:
                             encrypted=args.encrypted,
                         )
                     )
+                    _drain(results[-1], store)
             finally:
                 process.send_signal(signal.SIGINT)  # Ctrl-C: py-spy writes its profile
                 process.wait()
@@ -306,12 +331,14 @@ def main() -> None:
     )
     print(
         f"{'receiver':<11}{'offered/s':>10}{'sent':>9}{'acked':>9}{'acked/s':>9}"
-        f"{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'backlog':>9}{'drain s':>9}"
     )
     for r in results:
+        backlog = "-" if r.backlog is None else str(r.backlog)
+        drain = "-" if r.backlog is None else "> 120" if r.drain_s is None else f"{r.drain_s:.1f}"
         print(
             f"{r.receiver:<11}{r.offered:>10}{r.sent:>9}{r.acked:>9}{r.rate:>9.0f}"
-            f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
+            f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}{backlog:>9}{drain:>9}"
         )
     if stored_note:
         print(f"# {stored_note}")

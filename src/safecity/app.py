@@ -162,6 +162,11 @@ async def open_platform(
         intake = SignalIntake(
             alarms, on_stored=processor.notify, max_batch=settings.receiver.max_batch
         )
+        processor.defer_to(
+            lambda: intake.waiting,
+            above=settings.receiver.defer_processing_above,
+            max_s=settings.receiver.max_defer_s,
+        )
         cache = AccountCache(services.alarm_accounts.receiver_keys)
         try:
             yield Platform(

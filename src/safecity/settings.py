@@ -80,6 +80,15 @@ class ReceiverSettings(_Section):
     max_batch: int = Field(
         default=2000, ge=1, le=100_000, description="Most alarms stored in one group commit"
     )
+    defer_processing_above: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Alarms waiting for their ACK above which inbox processing gives way",
+    )
+    max_defer_s: float = Field(
+        default=1.0, ge=0.0, le=60.0, description="Longest one hold-back of inbox processing"
+    )
 
 
 class LogSettings(_Section):

@@ -81,6 +81,7 @@ class SignalIntake:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._in_commit = 0
         self.committed = 0  # rows offered in successful commits (duplicates included)
         self.commits = 0
 
@@ -106,6 +107,11 @@ class SignalIntake:
             self._writer = asyncio.create_task(self._write_loop(), name="alarm-intake")
         await asyncio.shield(pending.done)
 
+    @property
+    def waiting(self) -> int:
+        """Messages received and not yet committed: each is a panel waiting for its ACK."""
+        return len(self._queue) + self._in_commit
+
     async def aclose(self) -> None:
         """Stop the writer; messages still waiting fail with `StoreUnavailable` (never ACKed)."""
         if self._writer is not None:
@@ -121,6 +127,7 @@ class SignalIntake:
             while self._queue:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: len(batch)]
+                self._in_commit = len(batch)
                 try:
                     await self._commit([item.row for item in batch])
                 except asyncio.CancelledError:
@@ -130,6 +137,8 @@ class SignalIntake:
                     _log.warning("alarm.intake.commit_failed", error=str(exc), rows=len(batch))
                     self._fail(batch, StoreUnavailable(f"alarm inbox commit failed: {exc}"))
                     continue
+                finally:
+                    self._in_commit = 0
                 self.committed += len(batch)
                 self.commits += 1
                 for item in batch:

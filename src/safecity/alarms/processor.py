@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -80,6 +80,9 @@ NOT_ALARMS: Final = frozenset({"open_close", "test", "bypass"})
 AUTO_RESOLVE_FROM: Final = 3  # priority classes 3 (tamper) and up resolve on restore
 TROUBLE: Final = 4
 UNPARSED: Final = "UNPARSED"
+DEFER_STEP_S: Final = 0.005
+PRESSED_BATCH: Final = 50  # signals per batch while panels wait for ACKs
+YIELD_EVERY: Final = 25  # signals handled between two turns of the event loop
 
 
 class UnparsedSignal(Exception):
@@ -173,6 +176,27 @@ class AlarmProcessor:
         self._linkage = linkage or LinkageRules()
         self._confirmation = confirmation or ConfirmationRules()
         self._wake = asyncio.Event()
+        self._pressure: Callable[[], int] = lambda: 0
+        self._defer_above = 0
+        self._max_defer_s = 0.0
+        self.deferred_s = 0.0  # time spent giving way to the intake, for metrics and benchmarks
+
+    def defer_to(self, pressure: Callable[[], int], *, above: int, max_s: float) -> None:
+        """Give way to the receiver under overload: while `pressure()` (alarms waiting for their
+        commit, hence for their ACK) is above `above`, hold the next batch back, for at most
+        `max_s` each time so the queue on screen never stops moving. Panels are ACKed first;
+        the alarms are stored already and appear when the burst has passed."""
+        self._pressure, self._defer_above, self._max_defer_s = pressure, above, max_s
+
+    async def _give_way(self) -> None:
+        if self._pressure() <= self._defer_above:
+            return
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        # The intake's queue length has no event to wait on; a 5 ms poll costs nothing here.
+        while self._pressure() > self._defer_above and loop.time() - start < self._max_defer_s:  # noqa: ASYNC110
+            await asyncio.sleep(DEFER_STEP_S)
+        self.deferred_s += loop.time() - start
 
     def notify(self) -> None:
         """New rows are in the inbox: process them now rather than at the next poll."""
@@ -193,22 +217,28 @@ class AlarmProcessor:
         """Process every signal now in the inbox; how many were taken."""
         total = 0
         while True:
-            taken = await self.process_batch()
+            await self._give_way()
+            # Panels are waiting for ACKs (or the hold-back ran out): a short batch, so the
+            # write lock is back with the intake soon.
+            size = PRESSED_BATCH if self._pressure() > 0 else self._batch_size
+            taken = await self.process_batch(min(size, self._batch_size))
             total += taken
-            if taken < self._batch_size:
+            if taken < min(size, self._batch_size):
                 return total
 
-    async def process_batch(self) -> int:
+    async def process_batch(self, size: int | None = None) -> int:
         """Process up to one batch in one transaction; how many signals it took."""
         async with self._ctx.db.write() as session:
             after = await repo.cursor(session, lock=True)
-            signals = await repo.signals_after(session, after, self._batch_size)
+            signals = await repo.signals_after(session, after, size or self._batch_size)
             if not signals:
                 return 0
             decoded = {signal.id: _decoded(signal) for signal in signals}
             batch = await self._load(session, signals, decoded)
-            for signal in signals:
+            for index, signal in enumerate(signals, start=1):
                 await self._message(batch, signal, decoded[signal.id])
+                if index % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the receiver read and queue frames meanwhile
             await session.flush()  # ids for the new alarms
             actions: list[tuple[AlarmRow, datetime, str, dict[str, Any]]] = [
                 (row, repo.utc(row.raised_at), "raised", {}) for row in batch.created

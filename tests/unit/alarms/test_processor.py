@@ -305,3 +305,28 @@ async def test_a_batch_loads_only_the_open_alarms_its_signals_can_touch(
     assert await loaded(confirming=[account.id]) == [burglary.zone]
     clock.advance(3600)
     assert await loaded(confirming=[account.id]) == []  # raised before the window
+
+
+async def test_under_pressure_processing_gives_way_but_never_stops(
+    city: City, clock: FakeClock
+) -> None:
+    account = await seed_account(city)
+    for zone in range(1, 121):
+        await add_signal(city.db, account.account, f"1120 01 {zone:03d}", received_at=clock.now())
+    processor = AlarmProcessor(city.ctx)
+    waiting = 1000  # panels waiting for ACKs, far above the threshold, and never less
+    processor.defer_to(lambda: waiting, above=64, max_s=0.01)
+
+    assert await processor.process_pending() == 120  # in short batches, each after a hold-back
+    assert len(await alarms_of(city.db)) == 120
+    assert processor.deferred_s > 0
+
+
+async def test_without_pressure_processing_does_not_wait(city: City, clock: FakeClock) -> None:
+    account = await seed_account(city)
+    await add_signal(city.db, account.account, "1120 01 001", received_at=clock.now())
+    processor = AlarmProcessor(city.ctx)
+    processor.defer_to(lambda: 3, above=64, max_s=10.0)
+
+    assert await processor.process_pending() == 1
+    assert processor.deferred_s == 0
