@@ -1,5 +1,9 @@
 """`safecity sim ...`: simulators of real peers, started from the command line.
 
+`safecity sim cameras` serves N simulated RTSP cameras (`rtsp://HOST:PORT/cam/1` ... `/cam/N`)
+of one clip, a video file served without re-encoding or `synthetic` (a test pattern with a
+burnt-in clock, encoded once), over RTSP/1.0 with RTP over TCP interleaved or UDP.
+
 `safecity sim panels` runs N DC-09 alarm panels against a receiver. Accounts are numbered
 "10" + four hex digits, account i (from 0) being f"10{i + 1:04X}": 100001, 100002, ... 1003E8
 for a thousand panels (`--account-prefix` changes the "10"). With `--encrypted` every panel uses
@@ -18,7 +22,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safecity.core.errors import ConfigError
 from safecity.protocols.dc09 import AesKey
+from safecity.sim.cameras import CameraServer
 from safecity.sim.panels import (
     PanelFleet,
     SimConfig,
@@ -27,7 +33,7 @@ from safecity.sim.panels import (
     numbered_accounts,
 )
 
-app = typer.Typer(help="Simulators of real peers: alarm panels", no_args_is_help=True)
+app = typer.Typer(help="Simulators of real peers: alarm panels, cameras", no_args_is_help=True)
 out = Console()
 
 
@@ -93,6 +99,52 @@ def panels_command(
         asyncio.run(fleet.run())
     out.print(report_table(fleet.report))
     raise typer.Exit(0 if fleet.report.acknowledged == fleet.report.sent else 1)
+
+
+@app.command("cameras")
+def cameras_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (TCP and UDP)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="RTSP port (0: any free)")] = 8554,
+    count: Annotated[int, typer.Option(min=1, max=10000, help="Number of cameras")] = 1,
+    source: Annotated[
+        str, typer.Option(help="H.264/H.265 video file, or `synthetic` (a test pattern)")
+    ] = "synthetic",
+    duration: Annotated[
+        float | None, typer.Option(min=0.0, help="Seconds to serve (omit: until Ctrl-C)")
+    ] = None,
+    payload_type: Annotated[
+        int, typer.Option(min=96, max=127, help="RTP payload type of the video")
+    ] = 96,
+) -> None:
+    """Serve N RTSP cameras of one looping clip and print their URLs."""
+    # PyAV loads FFmpeg: import it only for this command, not for every `safecity` start
+    from safecity.sim.camera_packets import packetise  # noqa: PLC0415
+    from safecity.sim.camera_source import load_source  # noqa: PLC0415
+
+    try:
+        clip = packetise(load_source(source), payload_type=payload_type)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--source") from exc
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_cameras(CameraServer(clip, count=count, host=host, port=port), duration))
+
+
+async def _serve_cameras(server: CameraServer, duration: float | None) -> None:
+    async with server:
+        clip = server.clip.clip
+        out.print(
+            f"{server.count} cameras, {clip.codec} {clip.width}x{clip.height} "
+            f"{clip.frame_rate:g} fps, a {clip.seconds:.1f} s loop; RTP over TCP or UDP "
+            f"(server ports {server.server_ports})"
+        )
+        for url in server.urls:
+            out.print(url, highlight=False, soft_wrap=True)
+        await asyncio.sleep(duration if duration is not None else float("inf"))
+    stats = server.stats
+    out.print(
+        f"served {stats.sessions_started} sessions, {stats.frames_sent} frames, "
+        f"{stats.packets_sent} packets, {stats.bytes_sent} bytes"
+    )
 
 
 def _key(*, encrypted: bool, key_hex: str | None, key_text: str | None) -> AesKey | None:

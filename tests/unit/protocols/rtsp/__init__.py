@@ -1,0 +1,1 @@
+"""RTSP messages, framing, Transport, SDP and the server state machine."""
