@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -91,6 +91,67 @@ class ReceiverSettings(_Section):
     )
 
 
+class GroupQuotaSettings(_Section):
+    cameras: list[int] = Field(min_length=1, description="Device ids of the cameras in the group")
+    quota_bytes: int = Field(
+        ge=1 << 20, le=1 << 60, description="Most bytes of recording the group may keep"
+    )
+
+
+class MediaSettings(_Section):
+    root: Path = Field(
+        default=Path("var/recordings"), description="Directory the segment files are written under"
+    )
+    segment_s: int = Field(
+        default=60, ge=1, le=3600, description="Segment length: cut at the first keyframe after"
+    )
+    retention_days: float | None = Field(
+        default=30.0, gt=0, le=3650, description="Delete recordings older than this (null: keep)"
+    )
+    quota_bytes: int | None = Field(
+        default=None, ge=1 << 20, le=1 << 60, description="Most bytes all cameras may keep"
+    )
+    group_quotas: dict[str, GroupQuotaSettings] = Field(
+        default_factory=dict, description="Per-group quotas, by group name"
+    )
+    min_free_bytes: int = Field(
+        default=1 << 30,
+        ge=0,
+        le=1 << 50,
+        description="Free disk below which the oldest unlocked recordings are deleted",
+    )
+    retention_check_s: float = Field(
+        default=30.0, ge=1, le=3600, description="Seconds between retention checks"
+    )
+    ring_s: float = Field(
+        default=30.0, ge=0, le=300, description="Seconds of packets kept in memory per camera"
+    )
+    reconnect_min_s: float = Field(
+        default=0.5, ge=0.05, le=60, description="First wait before reconnecting a lost camera"
+    )
+    reconnect_max_s: float = Field(
+        default=4.0, ge=0.1, le=600, description="Longest wait between reconnection attempts"
+    )
+    offline_after_s: float = Field(
+        default=10.0, ge=1, le=3600, description="Seconds without video before a camera is offline"
+    )
+    open_timeout_s: float = Field(
+        default=5.0, ge=0.1, le=120, description="Seconds to wait for a stream to open"
+    )
+    read_timeout_s: float = Field(
+        default=5.0, ge=0.1, le=120, description="Seconds without a packet before a stream is lost"
+    )
+    max_jump_s: float = Field(
+        default=2.0, ge=0.1, le=600, description="Largest media-time step kept in one segment"
+    )
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> MediaSettings:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        return self
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level written"
@@ -108,6 +169,9 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(description="Keys, tokens and sign-in limits")
     receiver: ReceiverSettings = Field(
         default_factory=ReceiverSettings, description="SIA DC-09 alarm receiver"
+    )
+    media: MediaSettings = Field(
+        default_factory=MediaSettings, description="Recording, segment index and retention"
     )
     log: LogSettings = Field(default_factory=LogSettings, description="Structured logging")
 

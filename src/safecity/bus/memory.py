@@ -39,8 +39,14 @@ class MemorySubscription:
             return
         self._sequence += 1
         delivery = Delivery(subject=subject, event=event, sequence=self._sequence)
+        if not self._queue.full():  # the usual case: no wait, no task, nothing to cancel
+            self._queue.put_nowait(delivery)
+            return
         try:
-            await asyncio.wait_for(self._queue.put(delivery), wait_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the put completes, and a cancelled publisher must stop.
+            async with asyncio.timeout(wait_s):
+                await self._queue.put(delivery)
         except TimeoutError:
             if self._closed:  # close() ran while we waited: keep its end marker, drop this one
                 return

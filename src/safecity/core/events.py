@@ -154,6 +154,47 @@ class AlarmChanged(Event):
         return f"{self.subject_prefix}.{self.change}"
 
 
+class CameraWentOffline(Event):
+    """No video from a camera for the configured offline time; lost since `since`."""
+
+    kind: Literal["camera_went_offline"] = "camera_went_offline"
+    subject_prefix: ClassVar[str] = "media.camera.offline"
+    camera_id: int
+    since: datetime
+    reason: str = ""
+
+
+class CameraCameOnline(Event):
+    kind: Literal["camera_came_online"] = "camera_came_online"
+    subject_prefix: ClassVar[str] = "media.camera.online"
+    camera_id: int
+
+
+class RecordingGapFound(Event):
+    """A stretch of a camera's recording is missing, and why (`source_lost`, `corrupt_stream`,
+    `timestamp_jump`, `restart`, `disk_full`)."""
+
+    kind: Literal["recording_gap_found"] = "recording_gap_found"
+    subject_prefix: ClassVar[str] = "media.gap"
+    camera_id: int
+    start: datetime
+    end: datetime
+    cause: str
+
+
+class SegmentRecorded(Event):
+    """A segment file was closed and indexed."""
+
+    kind: Literal["segment_recorded"] = "segment_recorded"
+    subject_prefix: ClassVar[str] = "media.segment"
+    camera_id: int
+    segment_id: int
+    start: datetime
+    end: datetime
+    bytes: int
+    path: str
+
+
 AnyEvent = Annotated[
     OrgUnitChanged
     | PointChanged
@@ -164,7 +205,11 @@ AnyEvent = Annotated[
     | GrantChanged
     | AlarmAccountChanged
     | AlarmRaised
-    | AlarmChanged,
+    | AlarmChanged
+    | CameraWentOffline
+    | CameraCameOnline
+    | RecordingGapFound
+    | SegmentRecorded,
     Field(discriminator="kind"),
 ]
 ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -162,6 +162,8 @@ class SettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-# The alarm centre's tables live in their own module; importing it here registers them on
-# `Base.metadata`, so Alembic and the schema test see every table from this one import.
+# The alarm centre's and the recording index's tables live in their own modules; importing them
+# here registers them on `Base.metadata`, so Alembic and the schema test see every table from
+# this one import.
 from safecity.store import alarm_tables as _alarm_tables  # noqa: E402, F401
+from safecity.store import media_tables as _media_tables  # noqa: E402, F401

@@ -14,12 +14,16 @@ from safecity.core.events import (
     AlarmAccountChanged,
     AlarmChanged,
     AlarmRaised,
+    CameraCameOnline,
+    CameraWentOffline,
     DeviceChanged,
     Event,
     GrantChanged,
     OrgUnitChanged,
     PointChanged,
     PointsImported,
+    RecordingGapFound,
+    SegmentRecorded,
     UserChanged,
     UserSignedIn,
     decode_event,
@@ -63,6 +67,19 @@ SAMPLES: list[Event] = [
         change="acknowledged",
         state="acknowledged",
         priority=2,
+    ),
+    CameraWentOffline(at=AT, org_path="/1/2/", camera_id=3, since=AT, reason="no packets"),
+    CameraCameOnline(at=AT, org_path="/1/2/", camera_id=3),
+    RecordingGapFound(at=AT, org_path="/1/2/", camera_id=3, start=AT, end=AT, cause="source_lost"),
+    SegmentRecorded(
+        at=AT,
+        org_path="/1/2/",
+        camera_id=3,
+        segment_id=11,
+        start=AT,
+        end=AT,
+        bytes=1_000_000,
+        path="3/2026/01/01/20260101T000000.000Z.mp4",
     ),
 ]
 
@@ -292,6 +309,10 @@ def test_event_subject_names_the_change() -> None:
         "alarms.account.updated",
         "alarms.raised",
         "alarms.changed.acknowledged",
+        "media.camera.offline",
+        "media.camera.online",
+        "media.gap",
+        "media.segment",
     ]
 
 

@@ -1,0 +1,154 @@
+"""The recording index service: records what the recorders closed (segments, gaps), answers a
+camera's timeline for a range, and keeps evidence locks.
+
+Segment paths are stored relative to the recordings root; `file_of` resolves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from safecity.core.errors import NotFound, ValidationFailed
+from safecity.media.records import (
+    EvidenceLock,
+    GapCause,
+    GapRecord,
+    IndexedSegment,
+    SegmentRecord,
+    Timeline,
+)
+from safecity.store.media_tables import EvidenceLockRow, RecordingGapRow, RecordingSegmentRow
+from safecity.store.repositories import recordings as repo
+from safecity.store.repositories.port import Transactions
+
+
+def segment_of(row: RecordingSegmentRow) -> IndexedSegment:
+    record = SegmentRecord(
+        camera_id=row.camera_id,
+        start=repo.utc(row.started_at),
+        end=repo.utc(row.ended_at),
+        bytes=row.bytes,
+        path=PurePosixPath(row.path),
+        codec=row.codec,
+        frames=row.frames,
+        keyframes=tuple(float(k) for k in row.keyframes),
+    )
+    return IndexedSegment(id=row.id, record=record)
+
+
+def gap_of(row: RecordingGapRow) -> GapRecord:
+    return GapRecord(
+        camera_id=row.camera_id,
+        start=repo.utc(row.started_at),
+        end=repo.utc(row.ended_at),
+        cause=GapCause(row.cause),
+    )
+
+
+def lock_of(row: EvidenceLockRow) -> EvidenceLock:
+    return EvidenceLock(
+        id=row.id,
+        camera_id=row.camera_id,
+        start=repo.utc(row.started_at),
+        end=repo.utc(row.ended_at),
+        reason=row.reason,
+        created_by=row.created_by,
+        created_at=repo.utc(row.created_at),
+        expires_at=None if row.expires_at is None else repo.utc(row.expires_at),
+    )
+
+
+@dataclass
+class RecordingIndex:
+    """Segments and gaps in the store, by camera and time."""
+
+    db: Transactions
+    root: Path
+
+    def file_of(self, segment: SegmentRecord) -> Path:
+        return self.root / segment.path
+
+    async def add_segment(self, segment: SegmentRecord) -> int:
+        async with self.db.write() as session:
+            row = await repo.add_segment(
+                session,
+                camera_id=segment.camera_id,
+                start=segment.start,
+                end=segment.end,
+                size=segment.bytes,
+                path=segment.path.as_posix(),
+                codec=segment.codec,
+                frames=segment.frames,
+                keyframes=segment.keyframes,
+            )
+            return row.id
+
+    async def add_gap(self, gap: GapRecord) -> int:
+        async with self.db.write() as session:
+            row = await repo.add_gap(
+                session,
+                camera_id=gap.camera_id,
+                start=gap.start,
+                end=gap.end,
+                cause=gap.cause.value,
+            )
+            return row.id
+
+    async def last_end(self, camera_id: int) -> datetime | None:
+        """Where the camera's recording last ended (a restarted recorder reports the gap)."""
+        async with self.db.session() as session:
+            return await repo.last_end(session, camera_id)
+
+    async def timeline(self, camera_id: int, start: datetime, end: datetime) -> Timeline:
+        """The camera's segments and gaps overlapping `[start, end)`."""
+        if end <= start:
+            raise ValidationFailed("the range must end after it starts", field="end")
+        async with self.db.session() as session:
+            segments = await repo.segments_between(session, camera_id, start, end)
+            gaps = await repo.gaps_between(session, camera_id, start, end)
+        return Timeline(
+            camera_id=camera_id,
+            start=start,
+            end=end,
+            segments=tuple(segment_of(row) for row in segments),
+            gaps=tuple(gap_of(row) for row in gaps),
+        )
+
+    async def lock(
+        self,
+        camera_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        reason: str,
+        by: str,
+        at: datetime,
+        expires_at: datetime | None = None,
+    ) -> EvidenceLock:
+        """Protect `[start, end)` of a camera's recording from retention."""
+        if end <= start:
+            raise ValidationFailed("a lock must end after it starts", field="end")
+        async with self.db.write() as session:
+            row = await repo.add_lock(
+                session,
+                camera_id=camera_id,
+                start=start,
+                end=end,
+                reason=reason,
+                created_by=by,
+                created_at=at,
+                expires_at=expires_at,
+            )
+            return lock_of(row)
+
+    async def unlock(self, lock_id: int) -> None:
+        async with self.db.write() as session:
+            if not await repo.remove_lock(session, lock_id):
+                raise NotFound(f"no evidence lock {lock_id}")
+
+    async def locks(self, camera_id: int, start: datetime, end: datetime) -> list[EvidenceLock]:
+        async with self.db.session() as session:
+            rows = await repo.locks_between(session, camera_id, start, end)
+        return [lock_of(row) for row in rows]

@@ -1,0 +1,102 @@
+"""Fixtures for the recorder tests: the real footage (skipped when absent), a tiny H.265 clip
+made with libx265, and a helper that records a file through a segment writer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from av.packet import Packet
+from av.video.stream import VideoStream
+
+from safecity.media.records import WriterReport
+from safecity.media.segment_writer import SegmentWriter
+
+FOOTAGE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "footage"
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def footage() -> Path:
+    """The car-detection clip: H.264, 12.5 fps, 377 frames, a keyframe every 4.8 s."""
+    path = FOOTAGE / "car-detection.mp4"
+    if not path.exists():
+        pytest.skip(f"footage not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hevc_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four seconds of H.265 at 25 fps with a keyframe every second and B-frames."""
+    if "libx265" not in av.codecs_available:
+        pytest.skip("PyAV was built without libx265")
+    path = tmp_path_factory.mktemp("hevc") / "clip.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx265", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.options = {
+            "x265-params": "keyint=25:min-keyint=25:scenecut=0:open-gop=0:log-level=none"
+        }
+        for index in range(100):
+            frame = av.VideoFrame(160, 96, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([index * 2 % 256]) * plane.buffer_size)
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def media_duration(path: Path) -> float:
+    """First pts to last pts + duration of the file's video, in seconds."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        ends: list[int] = []
+        starts: list[int] = []
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None:
+                starts.append(packet.pts)
+                ends.append(packet.pts + (packet.duration or 0))
+        assert stream.time_base is not None
+        return float((max(ends) - min(starts)) * stream.time_base)
+
+
+def frame_s(path: Path) -> float:
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+        assert rate is not None
+        return float(1 / Fraction(rate))
+
+
+def decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+PacketHook = Callable[[int, "Packet[VideoStream]"], None]
+
+
+def record_file(
+    writer: SegmentWriter,
+    path: Path,
+    *,
+    at: datetime = T0,
+    hook: PacketHook | None = None,
+    close: bool = True,
+) -> list[WriterReport]:
+    """Feed every video packet of `path` to `writer`, all arriving at `at`."""
+    reports: list[WriterReport] = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        reports += writer.set_source(stream)
+        for index, packet in enumerate(container.demux(stream)):
+            if hook is not None:
+                hook(index, packet)
+            reports += writer.write(packet, at)
+        if close:
+            reports += writer.close()
+    return reports
