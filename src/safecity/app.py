@@ -34,14 +34,20 @@ from safecity.alarms.supervision import Supervision
 from safecity.api.app import create_api
 from safecity.api.deps import Services
 from safecity.bus.memory import MemoryBus
+from safecity.bus.port import Subscription
 from safecity.core.clock import Clock, SystemClock
+from safecity.media.index import RecordingIndex
+from safecity.media.recorder import Backoff
+from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
+from safecity.media.retention import GroupQuota, Retention, RetentionPolicy
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.importer import PointImporter
 from safecity.org.journal import RegistryContext
 from safecity.org.points import PointService
+from safecity.org.streams import CameraStreams
 from safecity.org.units import OrgUnitService
-from safecity.settings import LogSettings, ReceiverSettings, Settings
+from safecity.settings import LogSettings, MediaSettings, ReceiverSettings, Settings
 from safecity.store.db import Database
 from safecity.store.secretbox import SecretBox
 
@@ -61,6 +67,10 @@ class Platform:
     intake: SignalIntake
     account_cache: AccountCache
     receiver: Dc09Server | None
+    streams: CameraStreams
+    recordings: RecordingIndex
+    recording: RecordingService | None
+    retention: Retention | None
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The loops `serve` runs beside the HTTP server until shutdown."""
@@ -72,7 +82,31 @@ class Platform:
         if self.receiver is not None:
             jobs["dc09-accounts"] = lambda: self.account_cache.follow(self.bus)
             jobs["dc09-receiver"] = self._receive
+        if self.recording is not None:
+            jobs["media-recording"] = self._record
+        if self.retention is not None:
+            retention, every = self.retention, self.settings.media.retention_check_s
+            jobs["media-retention"] = lambda: retention.run(every)
         return jobs
+
+    async def _record(self) -> None:
+        """Record the registry's cameras; start over when a device changes (a camera added,
+        removed, re-addressed or disabled), after a second's quiet so a bulk import restarts
+        the recorders once."""
+        assert self.recording is not None
+        changes = self.bus.subscribe("org.device.>")
+        try:
+            while True:
+                sources = await self.streams.sources()
+                feeds = [CameraFeed(s.device_id, s.url, s.org_path) for s in sources]
+                recording = asyncio.create_task(self.recording.run(feeds), name="recording")
+                try:
+                    await _next_change(changes)
+                finally:
+                    recording.cancel()
+                    await asyncio.gather(recording, return_exceptions=True)
+        finally:
+            await changes.close()
 
     async def _receive(self) -> None:
         """Listen for panels once the account keys are loaded: before that every account would
@@ -80,6 +114,52 @@ class Platform:
         assert self.receiver is not None
         await self.account_cache.loaded.wait()
         await self.receiver.serve()
+
+
+async def _next_change(changes: Subscription, quiet_s: float = 1.0) -> None:
+    """Return after a change and `quiet_s` without another."""
+    async for delivery in changes:
+        await changes.ack(delivery)
+        break
+    while True:
+        try:
+            async with asyncio.timeout(quiet_s):
+                async for delivery in changes:
+                    await changes.ack(delivery)
+                    break
+        except TimeoutError:
+            return
+
+
+def _media(
+    settings: MediaSettings, db: Database, bus: MemoryBus, clock: Clock
+) -> tuple[RecordingIndex, RecordingService | None, Retention | None]:
+    index = RecordingIndex(db, settings.root)
+    policy = RetentionPolicy(
+        max_age=None
+        if settings.retention_days is None
+        else timedelta(days=settings.retention_days),
+        quota_bytes=settings.quota_bytes,
+        groups=tuple(
+            GroupQuota(name, frozenset(group.cameras), group.quota_bytes)
+            for name, group in settings.group_quotas.items()
+        ),
+        min_free_bytes=settings.min_free_bytes,
+    )
+    retention = Retention(db, settings.root, clock, policy)
+    if not settings.recording:
+        return index, None, retention
+    options = RecordingOptions(
+        segment_s=settings.segment_s,
+        max_jump_s=settings.max_jump_s,
+        min_free_bytes=settings.min_free_bytes,
+        ring_s=settings.ring_s,
+        offline_after_s=settings.offline_after_s,
+        open_timeout_s=settings.open_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        backoff=Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s),
+    )
+    return index, RecordingService(index, bus, clock, options, retention=retention), retention
 
 
 def _receiver(
@@ -168,6 +248,7 @@ async def open_platform(
             max_s=settings.receiver.max_defer_s,
         )
         cache = AccountCache(services.alarm_accounts.receiver_keys)
+        recordings, recording, retention = _media(settings.media, db, bus, clock)
         try:
             yield Platform(
                 settings=settings,
@@ -183,6 +264,10 @@ async def open_platform(
                 intake=intake,
                 account_cache=cache,
                 receiver=_receiver(settings.receiver, intake, cache, clock),
+                streams=CameraStreams(registry),
+                recordings=recordings,
+                recording=recording,
+                retention=retention,
             )
         finally:
             await intake.aclose()

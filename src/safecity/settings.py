@@ -99,6 +99,9 @@ class GroupQuotaSettings(_Section):
 
 
 class MediaSettings(_Section):
+    recording: bool = Field(
+        default=True, description="Record every enabled camera of the registry with a stream URL"
+    )
     root: Path = Field(
         default=Path("var/recordings"), description="Directory the segment files are written under"
     )

@@ -141,6 +141,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         store={"url": f"sqlite:///{tmp_path / 'api.db'}"},
         security={"master_key": SecretBox.new_key(), "login_per_minute": 1000},
         receiver={"enabled": False},  # API tests reach the platform over ASGI, not panel ports
+        media={"recording": False, "root": str(tmp_path / "recordings")},
     )
     async with open_platform(settings) as platform:
         transport = httpx.ASGITransport(app=create_api(platform.services))
