@@ -69,3 +69,8 @@ class RateLimited(SafecityError):
 
 class StoreUnavailable(SafecityError):
     """The store did not answer; nothing was committed."""
+
+
+class EvidenceError(SafecityError):
+    """An evidence export could not be made or checked: a recorded file is missing, unreadable
+    or cannot be joined into one clip, or an exported file or its manifest cannot be read."""
