@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -18,15 +19,19 @@ from rich.progress import Progress
 
 from safecity.access.models import UserDraft
 from safecity.adapters.dc09 import Dc09Server
+from safecity.api.deps import Services
 from safecity.app import Platform, configure_logging, open_platform, serve
 from safecity.cli_alarms import alarms_app
+from safecity.cli_evidence import evidence_app
 from safecity.core.errors import SafecityError
 from safecity.core.scope import Department, Role, Scope
+from safecity.demo.cameras import camera_count, demo_clip, point_cameras_at
 from safecity.demo.panels import demo_fleet, run_fleet
-from safecity.demo.seed import DEMO_ACCOUNTS, seed_demo_accounts, seed_demo_city
+from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, seed_demo_city
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
 from safecity.settings import Settings, load_settings
+from safecity.sim.cameras import CameraServer
 from safecity.sim.cli import app as sim_app
 from safecity.store.secretbox import SecretBox
 
@@ -43,6 +48,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim")
 app.add_typer(alarms_app, name="alarms")
+app.add_typer(evidence_app, name="evidence")
 
 err = Console(stderr=True)
 out = Console()
@@ -108,9 +114,18 @@ def demo_command(
     panel_rate: Annotated[
         float, typer.Option(min=0.01, help="New panel messages per second over all panels")
     ] = 2.0,
+    cameras: Annotated[bool, typer.Option(help="Simulated RTSP cameras, recorded")] = True,
+    camera_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="RTSP port of the simulated cameras (0: free)")
+    ] = 8554,
+    footage: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Video the cameras stream (default: shared footage)"),
+    ] = None,
 ) -> None:
     """Start the platform on 127.0.0.1 with a throwaway store seeded with a demo city, its
-    alarm accounts and simulated panels reporting to the platform's own DC-09 receiver."""
+    alarm accounts and simulated panels reporting to the platform's own DC-09 receiver, and
+    simulated cameras that it records."""
     with tempfile.TemporaryDirectory(prefix="safecity-demo-") as scratch:
         folder = data_dir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -119,31 +134,55 @@ def demo_command(
             store={"url": f"sqlite:///{folder / 'demo.db'}"},
             api={"host": "127.0.0.1", "port": port},
             receiver={"host": "127.0.0.1", "tcp_port": panel_port, "udp_port": panel_port},
+            media={"root": str(folder / "recordings"), "segment_s": 10, "quota_bytes": 2 << 30},
             security={"master_key": SecretBox.new_key()},
             log={"json_lines": False, "level": "warning"},
         )
         configure_logging(settings.log)
 
         async def run() -> None:
-            async with open_platform(settings) as platform:
+            async with open_platform(settings) as platform, AsyncExitStack() as stack:
                 logins = await seed_demo_city(platform.services)
                 accounts = await seed_demo_accounts(platform.services, count=panels)
-
-                def ready(url: str) -> None:
-                    out.print(f"\n[bold]safecity demo[/bold] is running at [cyan]{url}[/cyan]")
-                    out.print(f"API docs: {url}/api/docs    metrics: {url}/metrics")
-                    out.print("Sign in (POST /api/auth/login) as:")
-                    for who in logins:
-                        row = f"  {who.username:<8} {who.password:<14} {who.role:<10} {who.scope}"
-                        out.print(row, highlight=False, markup=False)
-                    out.print("Press Ctrl-C to stop.\n")
-
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(serve(platform, on_ready=ready))
-                    if accounts and platform.receiver is not None:
-                        group.create_task(_demo_panels(platform.receiver, accounts, panel_rate))
+                if cameras:
+                    server = await _demo_cameras(platform.services, camera_port, footage)
+                    await stack.enter_async_context(server)
+                    await point_cameras_at(platform.services, server.urls)
+                    err.print(
+                        f"{server.count} simulated cameras at rtsp://127.0.0.1:{server.port}"
+                        f"/cam/1 ... /cam/{server.count}, recorded to {folder / 'recordings'}"
+                    )
+                await _serve_demo(platform, logins, accounts, panel_rate)
 
         _run(run)
+
+
+async def _demo_cameras(services: Services, port: int, footage: Path | None) -> CameraServer:
+    clip, what = demo_clip(footage, Path.cwd())
+    err.print(f"demo cameras stream {what}")
+    count = await camera_count(services)
+    return CameraServer(clip, count=max(count, 1), host="127.0.0.1", port=port)
+
+
+async def _serve_demo(
+    platform: Platform,
+    logins: list[DemoLogin],
+    accounts: list[tuple[str, str | None]],
+    panel_rate: float,
+) -> None:
+    def ready(url: str) -> None:
+        out.print(f"\n[bold]safecity demo[/bold] is running at [cyan]{url}[/cyan]")
+        out.print(f"API docs: {url}/api/docs    metrics: {url}/metrics")
+        out.print("Sign in (POST /api/auth/login) as:")
+        for who in logins:
+            row = f"  {who.username:<8} {who.password:<14} {who.role:<10} {who.scope}"
+            out.print(row, highlight=False, markup=False)
+        out.print("Press Ctrl-C to stop.\n")
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(serve(platform, on_ready=ready))
+        if accounts and platform.receiver is not None:
+            group.create_task(_demo_panels(platform.receiver, accounts, panel_rate))
 
 
 async def _demo_panels(

@@ -1,10 +1,13 @@
-"""`safecity demo` as a newcomer runs it: a real process that serves the seeded city and whose
-simulated panels raise alarms through the platform's own DC-09 receiver."""
+"""`safecity demo` as a newcomer runs it: a real process that serves the seeded city, whose
+simulated panels raise alarms through the platform's own DC-09 receiver and whose simulated
+cameras it records."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,11 +40,22 @@ def _read_banner(process: subprocess.Popen[str], within_s: float) -> tuple[str, 
 def test_demo_serves_the_city_and_its_panels_raise_alarms(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "safecity", "demo", "--port", "0", "--panel-port", "0"]
     command += ["--panels", "20", "--panel-rate", "20", "--data-dir", str(tmp_path)]
+    command += ["--camera-port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        _check_demo(process)
+        _check_demo(process, tmp_path)
 
 
-def _check_demo(process: subprocess.Popen[str]) -> None:
+def _segments_within(store: Path, seconds: float) -> int:
+    give_up = time.monotonic() + seconds
+    count = 0
+    while count == 0 and time.monotonic() < give_up:
+        with contextlib.closing(sqlite3.connect(store)) as db:
+            count = db.execute("select count(*) from recording_segments").fetchone()[0]
+        time.sleep(0.5)
+    return int(count)
+
+
+def _check_demo(process: subprocess.Popen[str], data_dir: Path) -> None:
     try:
         url, password = _read_banner(process, 90)
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -56,6 +70,7 @@ def _check_demo(process: subprocess.Popen[str]) -> None:
                 alarms = client.get("/api/alarms", headers=headers).json()["items"]
                 time.sleep(0.5)
         assert alarms, "no alarm reached the store from the demo's panels within 60 s"
+        assert _segments_within(data_dir / "demo.db", 60) > 0, "the demo recorded no segment"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) in (0, 130)
     finally:
