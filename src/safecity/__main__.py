@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import sys
 import tempfile
@@ -23,8 +22,9 @@ from safecity.api.deps import Services
 from safecity.app import Platform, configure_logging, open_platform, serve
 from safecity.cli_alarms import alarms_app
 from safecity.cli_evidence import evidence_app
+from safecity.cli_identity import cli_scope
 from safecity.core.errors import SafecityError
-from safecity.core.scope import Department, Role, Scope
+from safecity.core.scope import Department, Role
 from safecity.demo.cameras import camera_count, demo_clip, point_cameras_at
 from safecity.demo.panels import demo_fleet, run_fleet
 from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, seed_demo_city
@@ -57,11 +57,6 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML settings file", exists=False, dir_okay=False),
 ]
-
-
-def cli_scope() -> Scope:
-    """The command line acts as a system administrator over the whole tree, audited by name."""
-    return Scope(user_id=0, username=f"cli:{getpass.getuser()}", role=Role.ADMIN, org_path="/")
 
 
 def _settings(config: Path | None) -> Settings:

@@ -36,6 +36,10 @@ from safecity.api.deps import Services
 from safecity.bus.memory import MemoryBus
 from safecity.bus.port import Subscription
 from safecity.core.clock import Clock, SystemClock
+from safecity.core.errors import NotFound
+from safecity.core.scope import Scope
+from safecity.media.evidence import signing_key
+from safecity.media.evidence_desk import CameraLookup, CameraRef, EvidenceDesk
 from safecity.media.index import RecordingIndex
 from safecity.media.recorder import Backoff
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
@@ -44,6 +48,7 @@ from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.importer import PointImporter
 from safecity.org.journal import RegistryContext
+from safecity.org.models import DeviceKind
 from safecity.org.points import PointService
 from safecity.org.streams import CameraStreams
 from safecity.org.units import OrgUnitService
@@ -71,6 +76,7 @@ class Platform:
     recordings: RecordingIndex
     recording: RecordingService | None
     retention: Retention | None
+    evidence: EvidenceDesk
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The loops `serve` runs beside the HTTP server until shutdown."""
@@ -129,6 +135,24 @@ async def _next_change(changes: Subscription, quiet_s: float = 1.0) -> None:
                     break
         except TimeoutError:
             return
+
+
+def _camera_lookup(devices: DeviceService) -> CameraLookup:
+    """A camera the caller may see (NotFound otherwise), as the media features need it."""
+
+    async def lookup(scope: Scope, camera_id: int) -> CameraRef:
+        device = await devices.get(scope, camera_id)
+        if device.kind is not DeviceKind.CAMERA:
+            raise NotFound(f"camera {camera_id} not found")
+        return CameraRef(
+            id=device.id,
+            gb_id=device.gb_id,
+            point_id=device.point_id,
+            org_path=device.org_path,
+            name=device.name,
+        )
+
+    return lookup
 
 
 def _media(
@@ -268,6 +292,13 @@ async def open_platform(
                 recordings=recordings,
                 recording=recording,
                 retention=retention,
+                evidence=EvidenceDesk(
+                    db,
+                    recordings,
+                    clock,
+                    signing_key(settings.security.master_key.get_secret_value()),
+                    _camera_lookup(services.devices),
+                ),
             )
         finally:
             await intake.aclose()

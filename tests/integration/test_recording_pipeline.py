@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import av
@@ -12,8 +15,10 @@ import pytest
 from pydantic import SecretStr
 
 from safecity.app import open_platform
+from safecity.core.errors import NotFound
 from safecity.core.events import CameraCameOnline, SegmentRecorded
 from safecity.core.paging import PageRequest
+from safecity.core.scope import Role, Scope
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
 from safecity.org.models import DeviceDraft, DeviceKind
 from safecity.settings import load_settings
@@ -77,3 +82,80 @@ async def test_a_registered_camera_is_recorded_into_indexed_segments(tmp_path: P
         with av.open(str(tmp_path / "recordings" / segment.path)) as container:
             frames = sum(1 for _ in container.decode(video=0))
         assert frames >= 25  # one second or more of 25 fps video in every segment
+
+
+async def test_a_recorded_range_exports_as_signed_evidence_audited_and_scoped(
+    tmp_path: Path,
+) -> None:
+    clip = packetise(synthetic_clip(seconds=2.0, width=320, height=180, fps=25))
+    master_key = SecretBox.new_key()
+    store = tmp_path / "store.db"
+    media = {"root": str(tmp_path / "recordings"), "segment_s": 1, "min_free_bytes": 0}
+    settings = load_settings(
+        None,
+        store={"url": f"sqlite:///{store}"},
+        security={"master_key": master_key},
+        receiver={"enabled": False},
+        media=media,
+    )
+    async with (
+        CameraServer(clip, count=1, host="127.0.0.1", port=0) as cameras,
+        open_platform(settings) as platform,
+    ):
+        await seed_demo_city(platform.services)
+        point = (await platform.services.points.list(SEED_SCOPE, PageRequest(limit=1))).items[0]
+        camera = await platform.services.devices.create(
+            SEED_SCOPE,
+            DeviceDraft(
+                point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=cameras.urls[0]
+            ),
+        )
+        events = platform.bus.subscribe("media.segment")
+        job = platform.background_jobs()["media-recording"]
+        recording = asyncio.ensure_future(job())
+        try:
+            segments = []
+            async with asyncio.timeout(60):
+                async for delivery in events:
+                    assert isinstance(delivery.event, SegmentRecorded)
+                    segments.append(delivery.event)
+                    if len(segments) == 4:
+                        break
+        finally:
+            recording.cancel()
+            await asyncio.gather(recording, return_exceptions=True)
+            await events.close()
+        start = segments[0].start + timedelta(seconds=0.5)
+        end = segments[-1].end - timedelta(seconds=0.5)
+        manifest = await platform.evidence.export(
+            SEED_SCOPE, camera.id, start, end, tmp_path / "clip.mp4", reason="test"
+        )
+        outsider = Scope(user_id=99, username="elsewhere", role=Role.ADMIN, org_path="/999/")
+        with pytest.raises(NotFound):
+            await platform.evidence.export(outsider, camera.id, start, end, tmp_path / "x.mp4")
+        audit = await platform.services.audit.list(SEED_SCOPE, PageRequest(limit=500))
+    assert manifest.actual_start <= start
+    assert manifest.camera_gb_id == camera.gb_id
+    assert [r.action for r in audit.items].count("evidence.export") == 1
+    assert not (tmp_path / "x.mp4").exists()
+
+    config = tmp_path / "safecity.yaml"
+    config.write_text(
+        f"store:\n  url: sqlite:///{store}\nsecurity:\n  master_key: {master_key}\n"
+        f"media:\n  root: {media['root']}\nlog:\n  level: error\n",
+        encoding="utf-8",
+    )
+    window = ["--start", f"{start:%Y-%m-%dT%H:%M:%S}", "--end", f"{end:%Y-%m-%dT%H:%M:%S}"]
+    exported = _evidence_cli(
+        "export", "--camera", str(camera.id), "--config", str(config), *window,
+        "--out", str(tmp_path / "cli.mp4"), "--case-number", "2026-001",
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    verified = _evidence_cli("verify", str(tmp_path / "cli.mp4"), "--config", str(config))
+    assert verified.returncode == 0, verified.stderr
+    assert "evidence intact" in verified.stdout
+
+
+def _evidence_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "safecity", "evidence", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
