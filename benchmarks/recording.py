@@ -1,0 +1,240 @@
+"""Record N simulated 2 Mbit/s H.264 cameras at once: CPU seconds per stream-hour of our
+recorder beside one `ffmpeg -c copy -f segment` process per camera (how Frigate records), on the
+same streams, and whether our recordings cover the run without overlap and with every gap named.
+
+Run: python benchmarks/recording.py [--cameras 20] [--seconds 60] [--segment 10] [--only ours]
+
+A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s) is encoded once with libx264 and
+served by `safecity sim cameras` in its own process (its CPU is not counted). Ours: `safecity
+serve` on a fresh SQLite store whose registry holds N cameras pointing at those streams (DC-09
+receiver off), so the API server, the index writes and the retention sweep are in the figure
+too. Theirs: N Debian `ffmpeg` processes (RTSP over
+TCP, `-c copy -f segment -segment_time S -reset_timestamps 1`). CPU is read from /proc over
+`--seconds` after a warm-up in which the streams open (start-up is not counted for either);
+the two runs follow each other.
+
+Correctness of ours, from the index: per camera, recorded seconds against the wall time
+between its first segment's start and its last segment's end (they should match within one
+segment's rounding), overlapping segments (should be none), and gaps with their causes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from safecity.app import open_platform
+from safecity.core.paging import PageRequest
+from safecity.demo.seed import SEED_SCOPE, seed_demo_city
+from safecity.org.models import DeviceDraft, DeviceKind
+from safecity.settings import load_settings
+from safecity.sim.camera_source import encode_test_pattern
+from safecity.store.secretbox import SecretBox
+
+BIT_RATE: Final = 2_000_000
+WARM_UP_S: Final = 5.0  # streams open and the first keyframes arrive before the clock starts
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_port(port: int, within_s: float = 60) -> None:
+    give_up = time.monotonic() + within_s
+    while time.monotonic() < give_up:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.2)
+        else:
+            return
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(processes: list[subprocess.Popen[bytes]], seconds: float) -> float:
+    """CPU the processes use during `seconds` after the warm-up (start-up not counted)."""
+    time.sleep(WARM_UP_S)
+    before = sum(_cpu_s(p.pid) for p in processes)
+    time.sleep(seconds)
+    used = sum(_cpu_s(p.pid) for p in processes) - before
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+    for process in processes:
+        process.wait()
+    return used
+
+
+async def _seed(store: Path, master_key: str, urls: list[str]) -> None:
+    settings = load_settings(
+        None, store={"url": f"sqlite:///{store}"}, security={"master_key": master_key}
+    )
+    async with open_platform(settings) as platform:
+        await seed_demo_city(platform.services)
+        page = PageRequest(limit=10_000)
+        for device in (await platform.services.devices.list(SEED_SCOPE, page)).items:
+            await platform.services.devices.delete(SEED_SCOPE, device.id)
+        points = (await platform.services.points.list(SEED_SCOPE, page)).items
+        for index, url in enumerate(urls):
+            await platform.services.devices.create(
+                SEED_SCOPE,
+                DeviceDraft(
+                    point_id=points[index % len(points)].id,
+                    kind=DeviceKind.CAMERA,
+                    name=f"bench camera {index + 1}",
+                    stream_url=url,
+                ),
+            )
+
+
+def _ours(
+    work: Path, urls: list[str], seconds: float, segment_s: int, profile: Path | None
+) -> tuple[float, Path]:
+    store = work / "ours.db"
+    master_key = SecretBox.new_key()
+    asyncio.run(_seed(store, master_key, urls))
+    config = work / "ours.yaml"
+    config.write_text(
+        f"store:\n  url: sqlite:///{store}\n"
+        f"api:\n  host: 127.0.0.1\n  port: 0\n"
+        f"receiver:\n  enabled: false\n"
+        f"media:\n  root: {work / 'ours'}\n  segment_s: {segment_s}\n  min_free_bytes: 0\n"
+        f"security:\n  master_key: {master_key}\n"
+        f"log:\n  level: error\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "safecity", "serve", "--config", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    if profile is not None:  # sample the recorder threads with py-spy (pip install py-spy)
+        spy = ["py-spy", "record", "--threads", "--format", "raw", "-o", str(profile)]
+        spy += ["--duration", str(int(WARM_UP_S + seconds)), "--pid", str(process.pid)]
+        subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return _measure([process], seconds), store
+
+
+def _ffmpeg(work: Path, urls: list[str], seconds: float, segment_s: int) -> float:
+    processes = []
+    for index, url in enumerate(urls):
+        folder = work / "ffmpeg" / str(index + 1)
+        folder.mkdir(parents=True)
+        command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp"]
+        command += ["-i", url, "-c", "copy", "-f", "segment", "-segment_time", str(segment_s)]
+        command += ["-reset_timestamps", "1", str(folder / "%05d.mp4")]
+        processes.append(subprocess.Popen(command))
+    return _measure(processes, seconds)
+
+
+def _coverage(store: Path) -> list[tuple[int, float, float, int, dict[str, int]]]:
+    """Per camera: (id, recorded s, first start to last end s, overlaps, gaps by cause)."""
+    with sqlite3.connect(store) as db:
+        segments = db.execute(
+            "select camera_id, started_at, ended_at from recording_segments"
+            " order by camera_id, started_at"
+        ).fetchall()
+        gaps = db.execute("select camera_id, cause from recording_gaps").fetchall()
+    by_camera: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for camera, start, end in segments:
+        by_camera[camera].append((datetime.fromisoformat(start), datetime.fromisoformat(end)))
+    causes: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for camera, cause in gaps:
+        causes[camera][cause] += 1
+    rows = []
+    for camera, spans in sorted(by_camera.items()):
+        recorded = sum((end - start).total_seconds() for start, end in spans)
+        wall = (spans[-1][1] - spans[0][0]).total_seconds()
+        overlaps = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
+        rows.append((camera, recorded, wall, overlaps, dict(causes[camera])))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--cameras", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--segment", type=int, default=10)
+    parser.add_argument("--only", choices=["ours", "ffmpeg"])
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
+    args = parser.parse_args()
+    if args.only != "ours" and shutil.which("ffmpeg") is None:
+        raise SystemExit("Debian's ffmpeg is needed for the comparison (apt-get install ffmpeg)")
+    with tempfile.TemporaryDirectory(prefix="bench-recording-") as scratch:
+        work = Path(scratch)
+        clip = work / "pattern-720p-2mbit.mp4"
+        encode_test_pattern(
+            clip, width=1280, height=720, fps=25, seconds=20, gop_seconds=2, bit_rate=BIT_RATE
+        )
+        port = _free_port()
+        cameras = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "safecity", "sim", "cameras", "--port", str(port)),
+                *("--count", str(args.cameras), "--source", str(clip)),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            _wait_port(port)
+            urls = [f"rtsp://127.0.0.1:{port}/cam/{i}" for i in range(1, args.cameras + 1)]
+            ours = theirs = None
+            store = None
+            if args.only in (None, "ours"):
+                ours, store = _ours(work, urls, args.seconds, args.segment, args.profile)
+            if args.only in (None, "ffmpeg"):
+                theirs = _ffmpeg(work, urls, args.seconds, args.segment)
+        finally:
+            cameras.terminate()
+            cameras.wait()
+        hours = args.cameras * args.seconds / 3600
+        print(
+            f"# recording, {datetime.now(UTC):%Y-%m-%d}, {platform.machine()} "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        print(
+            f"# cameras={args.cameras} seconds={args.seconds} (+{WARM_UP_S:.0f} warm-up) "
+            f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s"
+        )
+        print(f"{'recorder':<28}{'CPU s':>8}{'CPU s per stream-hour':>24}")
+        for name, cpu in (
+            ("safecity serve (1 process)", ours),
+            (f"ffmpeg -c copy x{args.cameras}", theirs),
+        ):
+            if cpu is not None:
+                print(f"{name:<28}{cpu:>8.1f}{cpu / hours:>24.1f}")
+        if ours is not None and theirs:
+            print(f"# ours / ffmpeg = {ours / theirs:.2f}")
+        if store is not None:
+            rows = _coverage(store)
+            short = [r for r in rows if abs(r[1] - r[2]) > 1.0]
+            overlaps = sum(r[3] for r in rows)
+            print(
+                f"# ours: {len(rows)} cameras recorded, {overlaps} overlaps, "
+                f"{len(short)} cameras whose segments differ from their span by more than 1 s"
+            )
+            for camera, recorded, wall, overlap, causes in rows:
+                if abs(recorded - wall) > 1.0 or overlap or causes:
+                    print(f"#   camera {camera}: {recorded:.1f} s of {wall:.1f} s, gaps {causes}")
+
+
+if __name__ == "__main__":
+    main()
