@@ -81,7 +81,7 @@ async def seed_demo_city(services: Services) -> list[DemoLogin]:
                 name=f"{spec.name} 1号摄像机",
                 vendor="Simulated",
                 model="SIM-IPC",
-                stream_url=f"rtsp://127.0.0.1:8554/cam{index}",
+                # no stream yet: `safecity demo` points these at its simulated cameras
                 username="admin",
                 password=SecretStr(secrets.token_urlsafe(12)),
             ),
