@@ -41,6 +41,8 @@ from safecity.core.scope import Scope
 from safecity.media.evidence import signing_key
 from safecity.media.evidence_desk import CameraLookup, CameraRef, EvidenceDesk
 from safecity.media.index import RecordingIndex
+from safecity.media.live import LiveService
+from safecity.media.playback import PlaybackDesk, PlaybackLimits
 from safecity.media.recorder import Backoff
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
 from safecity.media.retention import GroupQuota, Retention, RetentionPolicy
@@ -77,6 +79,7 @@ class Platform:
     recording: RecordingService | None
     retention: Retention | None
     evidence: EvidenceDesk
+    playback: PlaybackDesk
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The loops `serve` runs beside the HTTP server until shutdown."""
@@ -247,18 +250,30 @@ async def open_platform(
                 login_per_minute=security.login_per_minute,
             ),
         )
+        recordings, recording, retention = _media(settings.media, db, bus, clock)
+        devices = DeviceService(registry)
+        audit = AuditService(access)
         services = Services(
             units=OrgUnitService(registry),
             points=PointService(registry),
-            devices=DeviceService(registry),
+            devices=devices,
             exporter=PointExporter(registry),
             users=UserService(access),
             signin=SignInService(access),
             tokens=TokenService(access),
             grants=GrantService(access),
-            audit=AuditService(access),
+            audit=audit,
             alarm_accounts=AccountService(alarms),
             alarms=AlarmService(alarms),
+            live=LiveService(_camera_lookup(devices), audit, recording),
+            playback=PlaybackDesk(
+                db,
+                recordings,
+                clock,
+                _camera_lookup(devices),
+                # a segment closes at the first keyframe after segment_s: allow two
+                PlaybackLimits(settle=timedelta(seconds=2 * settings.media.segment_s)),
+            ),
             bus=bus,
             page_size_max=settings.api.page_size_max,
         )
@@ -272,7 +287,6 @@ async def open_platform(
             max_s=settings.receiver.max_defer_s,
         )
         cache = AccountCache(services.alarm_accounts.receiver_keys)
-        recordings, recording, retention = _media(settings.media, db, bus, clock)
         try:
             yield Platform(
                 settings=settings,
@@ -299,8 +313,10 @@ async def open_platform(
                     signing_key(settings.security.master_key.get_secret_value()),
                     _camera_lookup(services.devices),
                 ),
+                playback=services.playback,
             )
         finally:
+            services.live.close()
             await intake.aclose()
 
 

@@ -1,4 +1,5 @@
-"""schemathesis against the app's own OpenAPI: no generated request gets a 5xx."""
+"""schemathesis against the app's own OpenAPI: no generated request gets a 5xx (a documented
+503 about a camera that has no video is the one answer that is about a device, not the server)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.transport import Response
 
 from .live_server import LiveServer, live_server
 
@@ -33,6 +35,19 @@ def admin_token(server: LiveServer) -> str:
     return token
 
 
+def documented_unavailable(definition: dict[str, Any], response: Response) -> bool:
+    """A 503 the operation documents, as problem+json: "this camera has no video yet" is the
+    answer about a device, not a failure of the server (snapshots of cameras without video)."""
+    return (
+        response.status_code == 503
+        and "503" in definition.get("responses", {})
+        and any(
+            value.startswith("application/problem+json")
+            for value in response.headers.get("content-type", [])
+        )
+    )
+
+
 def test_no_generated_request_gets_a_server_error(server: LiveServer, admin_token: str) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json")
     headers = {"Authorization": f"Bearer {admin_token}"}
@@ -53,6 +68,8 @@ def test_no_generated_request_gets_a_server_error(server: LiveServer, admin_toke
         )
         def run(case: schemathesis.Case[Any]) -> None:
             response = case.call(session=session, headers=headers)
+            if documented_unavailable(case.operation.definition.raw, response):
+                return  # an offline camera: the platform is fine, the device has no video
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {response.text[:200]}")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any, Final
 
 import pytest
@@ -17,6 +19,7 @@ from pydantic import SecretStr
 from safecity.access.models import ApiKeyDraft, GrantDraft, UserDraft
 from safecity.alarms.account_models import AccountDraft
 from safecity.core.scope import Department, Right, Role
+from safecity.media.records import SegmentRecord
 from safecity.org.models import DeviceDraft, DeviceKind, PointDraft
 
 from .alarm_seed import alarm_id
@@ -49,6 +52,8 @@ EXPECTED: Final[dict[tuple[str, str], set[Role]]] = {
     ("alarm_account", "write"): MANAGERS,
     ("alarm", "read"): EVERYONE,
     ("alarm", "write"): {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR},
+    ("playback", "read"): EVERYONE,  # partners: cameras of points granted "playback"
+    ("live", "read"): EVERYONE,  # partners: cameras of points granted "live"
 }
 
 Request = tuple[str, dict[str, Any] | list[Any] | None]
@@ -244,6 +249,47 @@ async def delete_api_key(world: World, role: Role, inside: bool) -> Request:
     return f"/api/api-keys/{key_id}", None
 
 
+async def playback_camera(world: World, role: Role, inside: bool) -> int:
+    """A camera inside or outside the caller's view; for partners, one at a point granted to
+    traffic with the playback right (the shared point has only live), or one not shared."""
+    if role is not Role.PARTNER or not inside:
+        return target(world, "device", role, inside)
+    if "device_playback" not in world.ids:
+        point = await fresh_point(world, "unit_out")
+        world.ids["device_playback"] = await fresh_device(world, point)
+        await world.platform.services.grants.create(
+            ROOT,
+            GrantDraft(
+                department=Department.TRAFFIC,
+                point_id=point,
+                rights=[Right.PLAYBACK],
+                expires_at=None,
+            ),
+        )
+    return world.ids["device_playback"]
+
+
+async def playback_playlist(world: World, role: Role, inside: bool) -> Request:
+    camera = await playback_camera(world, role, inside)
+    window = "start=2025-01-01T08:00:00Z&end=2025-01-01T09:00:00Z"
+    return f"/api/cameras/{camera}/playback.m3u8?{window}", None
+
+
+async def recorded_segment(world: World, role: Role, inside: bool) -> Request:
+    """A segment recorded by the camera (its file on disk), so only scope decides."""
+    camera = await playback_camera(world, role, inside)
+    name = f"segment{len(world.ids)}"
+    world.ids[name] = 0
+    relative = PurePosixPath(str(camera), f"{name}.mp4")
+    (world.platform.recordings.root / relative).parent.mkdir(parents=True, exist_ok=True)
+    (world.platform.recordings.root / relative).write_bytes(b"\0\0\0\x08free")
+    start = datetime(2025, 1, 1, 8, tzinfo=UTC)
+    segment_id = await world.platform.recordings.add_segment(
+        SegmentRecord(camera, start, start + timedelta(seconds=2), 8, relative, "h264", 50)
+    )
+    return f"/api/cameras/{camera}/recordings/{segment_id}.mp4", None
+
+
 BUILDERS: Final[dict[tuple[str, str], Builder]] = {
     ("GET", "/api/org-units"): fixed("/api/org-units"),
     ("GET", "/api/org-units/{unit_id}"): by_id("/api/org-units", "unit"),
@@ -294,9 +340,19 @@ BUILDERS: Final[dict[tuple[str, str], Builder]] = {
     ("POST", "/api/alarms/{alarm_id}/on-scene"): alarm_route("/on-scene"),
     ("POST", "/api/alarms/{alarm_id}/resolve"): alarm_route("/resolve", {"disposition": "test"}),
     ("POST", "/api/alarms/{alarm_id}/notes"): alarm_route("/notes", {"text": "n"}),
+    ("GET", "/api/cameras/{camera_id}/playback.m3u8"): playback_playlist,
+    ("GET", "/api/cameras/{camera_id}/recordings/{segment_id}.mp4"): recorded_segment,
+    ("GET", "/api/cameras/{camera_id}/snapshot.jpg"): by_id(
+        "/api/cameras", "device", suffix="/snapshot.jpg"
+    ),
 }
 SELF_ONLY: Final = {("POST", "/api/auth/logout")}  # acts on the caller's own token only
-PUBLIC: Final = {("POST", "/api/auth/login")}
+PUBLIC: Final = {
+    ("POST", "/api/auth/login"),
+    ("GET", "/live/{camera_id}"),  # a static page; the WebSocket it opens checks the caller
+}
+# The world records no cameras: past the scope check, these say "no video yet" (503).
+NO_VIDEO: Final = {("GET", "/api/cameras/{camera_id}/snapshot.jpg")}
 
 
 ROUTES: Final = routes()
@@ -342,7 +398,10 @@ async def test_route_respects_role_and_scope(
             if role not in allowed_roles:
                 assert _denied_status(response.status_code), f"{where}: {response.status_code}"
             elif inside or is_collection:
-                assert _allowed_status(response.status_code), f"{where}: {response.text}"
+                status = response.status_code
+                if (method, path) in NO_VIDEO and status == 503:
+                    continue
+                assert _allowed_status(status), f"{where}: {response.text}"
             else:
                 assert response.status_code == 404, f"{where}: {response.status_code}"
             if role in allowed_roles and is_collection:
@@ -392,6 +451,8 @@ async def test_requests_without_a_token_are_refused_on_every_scoped_route(world:
             key_id=1,
             account_id=1,
             alarm_id=1,
+            camera_id=1,
+            segment_id=1,
         )
         response = await world.client.request(method, url, json={})
         assert response.status_code == 401, f"{method} {url}: {response.status_code}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
@@ -16,9 +17,11 @@ from safecity.api.routers import (
     alarms,
     audit,
     auth,
+    cameras,
     devices,
     grants,
     org_units,
+    playback,
     points,
     users,
 )
@@ -42,6 +45,11 @@ def create_api(services: Services, *, registry: CollectorRegistry | None = None)
     for module in (auth, org_units, points, devices, users, grants, audit, alarm_accounts, alarms):
         app.include_router(module.router)
     app.include_router(ws_router)
+    app.include_router(cameras.router)
+    app.include_router(playback.router)
+    app.include_router(cameras.pages)
+    # The browser pages' scripts and styles ship in the package (no CDN on a police network).
+    app.mount("/ui/static", StaticFiles(packages=[("safecity.ui", "static")]), name="ui-static")
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

@@ -19,6 +19,8 @@ from safecity.core.errors import AuthenticationFailed
 from safecity.core.paging import PageRequest
 from safecity.core.policy import Action, Resource
 from safecity.core.scope import Scope
+from safecity.media.live import LiveService
+from safecity.media.playback import PlaybackDesk
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.points import PointService
@@ -42,6 +44,8 @@ class Services:
     audit: AuditService
     alarm_accounts: AccountService
     alarms: AlarmService
+    live: LiveService
+    playback: PlaybackDesk
     bus: EventBus
     page_size_max: int = 500
 

@@ -15,6 +15,7 @@ from safecity.core.errors import (
     AuthenticationFailed,
     ConfigError,
     Conflict,
+    DeviceUnavailable,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -35,6 +36,7 @@ _STATUS: Final[list[tuple[type[SafecityError], int, str]]] = [
     (AuthenticationFailed, 401, "Unauthorized"),
     (RateLimited, 429, "Too Many Requests"),
     (StoreUnavailable, 503, "Service Unavailable"),
+    (DeviceUnavailable, 503, "Service Unavailable"),
     (ConfigError, 500, "Configuration Error"),
 ]
 

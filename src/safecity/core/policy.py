@@ -26,6 +26,8 @@ class Resource(StrEnum):
     ME = "me"
     ALARM_ACCOUNT = "alarm_account"
     ALARM = "alarm"
+    LIVE = "live"  # live video and snapshots of a camera
+    PLAYBACK = "playback"  # a camera's recording: playlists and recorded files
 
 
 class Action(StrEnum):
@@ -60,6 +62,8 @@ ALLOWED: Final[dict[tuple[Resource, Action], frozenset[Role]]] = {
     (Resource.ALARM_ACCOUNT, Action.WRITE): _MANAGERS,
     (Resource.ALARM, Action.READ): _ALL,  # partners: only alarms of points granted "alarms"
     (Resource.ALARM, Action.WRITE): _OPERATORS,  # acknowledge, dispatch, resolve
+    (Resource.LIVE, Action.READ): _ALL,  # partners: only cameras of points granted "live"
+    (Resource.PLAYBACK, Action.READ): _ALL,  # partners: only cameras of points granted "playback"
 }
 
 

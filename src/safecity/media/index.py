@@ -96,6 +96,14 @@ class RecordingIndex:
             )
             return row.id
 
+    async def segment(self, segment_id: int) -> IndexedSegment:
+        """One indexed segment by id; `NotFound` if there is none (or retention removed it)."""
+        async with self.db.session() as session:
+            row = await repo.segment(session, segment_id)
+        if row is None:
+            raise NotFound(f"no recorded segment {segment_id}")
+        return segment_of(row)
+
     async def last_end(self, camera_id: int) -> datetime | None:
         """Where the camera's recording last ended (a restarted recorder reports the gap)."""
         async with self.db.session() as session:

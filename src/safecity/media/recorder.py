@@ -8,11 +8,17 @@ the hole becomes one `source_lost` gap when the first keyframe comes back. After
 packet. Everything is reported through the `report` callback (called on this thread: the async
 side hands it to its loop, see `media.recording`). Clock and sleep are injected, so tests drive
 a reconnect without waiting.
+
+With a packet `tap`, every packet also goes to the tap's listeners (live view) before the writer
+sees it, stamped with `time.perf_counter()` as it leaves the demuxer: that stamp measures this
+process's own delay, so it is the real clock, not the injected one. Without listeners the tap
+costs one attribute read per packet.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -33,6 +39,7 @@ from safecity.media.records import (
 )
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.segment_writer import SegmentWriter
+from safecity.media.tap import PacketTap
 
 _log = structlog.get_logger(__name__)
 
@@ -129,11 +136,13 @@ class CameraRecorder:
         offline_after_s: float = 10.0,
         ring: RingBuffer | None = None,
         sleep: Callable[[float], object] | None = None,
+        tap: PacketTap | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.url = url
         self.writer = writer
         self.ring = ring
+        self.tap = tap
         self._report = report
         self._clock = clock
         self._opener = opener
@@ -169,17 +178,22 @@ class CameraRecorder:
         except DeviceUnavailable as exc:
             return str(exc)
         reason = "stream ended"
+        stream = source.video
         try:
-            self._emit_all(self.writer.set_source(source.video))
+            self._emit_all(self.writer.set_source(stream))
+            if self.tap is not None:
+                self.tap.opened(stream)
             for packet in source.packets():
                 if stop.is_set():
                     return "stopped"
-                self._packet(packet)
+                self._packet(stream, packet)
         except (av.FFmpegError, OSError) as exc:
             reason = f"stream failed: {exc}"
         except ValueError as exc:  # a stream the writer cannot record (codec)
             reason = f"cannot record: {exc}"
         finally:
+            if self.tap is not None:
+                self.tap.closed()
             source.close()
         if self._lost_at is None:
             self._lost_at = self._clock.monotonic()
@@ -190,7 +204,8 @@ class CameraRecorder:
         _log.info("recorder.source_lost", camera=self.camera_id, reason=reason)
         return reason
 
-    def _packet(self, packet: Packet[VideoStream]) -> None:
+    def _packet(self, stream: VideoStream, packet: Packet[VideoStream]) -> None:
+        arrived = time.perf_counter()
         now = self._clock.now()
         if self._lost_at is not None and packet.size:
             self._lost_at = None
@@ -198,10 +213,14 @@ class CameraRecorder:
             if self._online is not True:
                 self._online = True
                 self._report(CameraOnline(self.camera_id, now))
-        if self.ring is not None:
+        tap = self.tap if self.tap is not None and self.tap.listeners else None
+        if self.ring is not None or tap is not None:
             copied = RingPacket.of(packet, now)
             if copied is not None:
-                self.ring.push(copied)
+                if tap is not None:
+                    tap.packet(stream, copied, arrived)  # before the ring: see media.live
+                if self.ring is not None:
+                    self.ring.push(copied)
         self._emit_all(self.writer.write(packet, now))
 
     def _check_offline(self, reason: str) -> None:

@@ -41,6 +41,7 @@ from safecity.media.records import (
 from safecity.media.retention import Retention
 from safecity.media.ring import RingBuffer
 from safecity.media.segment_writer import SegmentWriter
+from safecity.media.tap import PacketTap
 
 _log = structlog.get_logger(__name__)
 
@@ -88,10 +89,16 @@ class RecordingService:
         self.retention = retention
         self._opener = opener or self._open
         self._rings: dict[int, RingBuffer] = {}
+        self._taps: dict[int, PacketTap] = {}
 
     def ring(self, camera_id: int) -> RingBuffer | None:
         """The camera's last seconds of packets (for a pre-alarm clip)."""
         return self._rings.get(camera_id)
+
+    def tap(self, camera_id: int) -> PacketTap:
+        """The camera's packet tap (live view), made on first use and kept across restarts of
+        the recorders, so a listener may register before the camera is connected."""
+        return self._taps.setdefault(camera_id, PacketTap())
 
     def _open(self, url: str) -> Source:
         return AvSource(
@@ -163,6 +170,7 @@ class RecordingService:
             backoff=options.backoff,
             offline_after_s=options.offline_after_s,
             ring=ring,
+            tap=self.tap(feed.camera_id),
         )
 
     async def _handle(self, feeds: dict[int, CameraFeed], item: RecorderReport) -> int:

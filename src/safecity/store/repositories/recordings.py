@@ -69,6 +69,10 @@ async def segments_between(
     return (await session.scalars(query)).all()
 
 
+async def segment(session: AsyncSession, segment_id: int) -> RecordingSegmentRow | None:
+    return await session.get(RecordingSegmentRow, segment_id)
+
+
 async def last_end(session: AsyncSession, camera_id: int) -> datetime | None:
     """Where the camera's newest indexed segment ends (None: nothing recorded)."""
     query = select(func.max(RecordingSegmentRow.ended_at)).where(

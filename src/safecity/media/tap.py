@@ -1,0 +1,85 @@
+"""A camera's packet tap: the recorder hands every video packet to the listeners registered here
+(live view) as well as to its segment writer, on the recorder's own thread.
+
+Listeners are called synchronously, before the writer sees the packet, so they must be quick
+(copy or remux, then hand off to another thread or the event loop) and must not raise. The
+listener set is a tuple replaced under a lock and read without one, so a packet costs one
+attribute read when nobody listens. The tap outlives the recorders: the recording service keeps
+one per camera across restarts, and a viewer may register before the camera is even connected.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+import structlog
+from av.video.stream import VideoStream
+
+from safecity.media.ring import RingPacket
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """What a decoder needs of the camera's current stream (for snapshots)."""
+
+    codec: str
+    extradata: bytes
+    width: int
+    height: int
+    time_base: Fraction
+
+    @classmethod
+    def of(cls, stream: VideoStream) -> StreamInfo:
+        context = stream.codec_context
+        return cls(
+            codec=context.name,
+            extradata=bytes(context.extradata or b""),
+            width=stream.width,
+            height=stream.height,
+            time_base=stream.time_base or Fraction(1, 90_000),
+        )
+
+
+class PacketListener(Protocol):
+    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+        """One packet of `stream` (the same object for a whole connection; a new one after a
+        reconnect), which left the demuxer at `arrived` (`time.perf_counter()` seconds)."""
+        ...
+
+
+class PacketTap:
+    """One camera's listeners and what is known of its current stream."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.listeners: tuple[PacketListener, ...] = ()
+        self.source: StreamInfo | None = None  # None while the camera is not connected
+
+    def add(self, listener: PacketListener) -> None:
+        with self._lock:
+            self.listeners = (*self.listeners, listener)
+
+    def remove(self, listener: PacketListener) -> None:
+        with self._lock:
+            self.listeners = tuple(item for item in self.listeners if item is not listener)
+
+    def opened(self, stream: VideoStream) -> None:
+        """The recorder connected: remember the stream's parameters."""
+        self.source = StreamInfo.of(stream)
+
+    def closed(self) -> None:
+        """The connection ended."""
+        self.source = None
+
+    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+        for listener in self.listeners:
+            try:
+                listener.packet(stream, packet, arrived)
+            except Exception:  # noqa: BLE001 (a broken viewer must not stop the recording)
+                _log.exception("tap.listener_failed", listener=repr(listener))
+                self.remove(listener)
