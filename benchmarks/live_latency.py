@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Final
 
+from local_processes import cpu_s, free_port, wait_port
 from safecity.app import Platform, configure_logging, open_platform, serve
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
@@ -49,30 +49,6 @@ BIT_RATE: Final = 2_000_000
 WARM_UP_S: Final = 3.0  # viewers joined and past their GOP replay before the clock starts
 
 Receipts = list[list[tuple[int, float]]]  # per viewer: (sequence number, perf_counter)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_port(port: int, within_s: float = 60) -> None:
-    give_up = time.monotonic() + within_s
-    while time.monotonic() < give_up:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.2)
-        else:
-            return
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, all its threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -194,9 +170,9 @@ async def _run(args: argparse.Namespace, work: Path, urls: list[str]) -> _Run:
             await _until_recording(live, camera_id)
             await asyncio.sleep(WARM_UP_S)
             result = _Run()
-            before = _cpu_s(os.getpid())
+            before = cpu_s(os.getpid())
             await asyncio.sleep(args.seconds)
-            result.recording_only_cpu = _cpu_s(os.getpid()) - before
+            result.recording_only_cpu = cpu_s(os.getpid()) - before
             url = f"{base.replace('http', 'ws', 1)}/api/cameras/{camera_id}/live?token={token}"
             await _watched(args, live, camera_id, url, result)
         finally:
@@ -230,10 +206,10 @@ async def _watched(
     service.stats.reset()
     first = max(arrivals, default=0) + 1
     me, them = os.getpid(), child.pid or 0
-    before, child_before, started = _cpu_s(me), _cpu_s(them), time.perf_counter()
+    before, child_before, started = cpu_s(me), cpu_s(them), time.perf_counter()
     await asyncio.sleep(args.seconds)
-    result.watching_cpu = _cpu_s(me) - before
-    result.viewers_cpu = _cpu_s(them) - child_before
+    result.watching_cpu = cpu_s(me) - before
+    result.viewers_cpu = cpu_s(them) - child_before
     result.elapsed = time.perf_counter() - started
     last = max(arrivals, default=0)
     result.server_side = service.stats.samples()
@@ -288,7 +264,7 @@ def main() -> None:
         encode_test_pattern(
             clip, width=1280, height=720, fps=25, seconds=20, gop_seconds=2, bit_rate=BIT_RATE
         )
-        port = _free_port()
+        port = free_port()
         cameras = subprocess.Popen(
             [
                 *(sys.executable, "-m", "safecity", "sim", "cameras", "--port", str(port)),
@@ -297,7 +273,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         try:
-            _wait_port(port)
+            wait_port(port)
             urls = [f"rtsp://127.0.0.1:{port}/cam/{i}" for i in range(1, args.cameras + 1)]
             _report(args, asyncio.run(_run(args, work, urls)))
         finally:

@@ -27,7 +27,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from local_processes import cpu_s, free_port, wait_port
 from safecity.app import open_platform
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
@@ -50,36 +50,12 @@ BIT_RATE: Final = 2_000_000
 WARM_UP_S: Final = 5.0  # streams open and the first keyframes arrive before the clock starts
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_port(port: int, within_s: float = 60) -> None:
-    give_up = time.monotonic() + within_s
-    while time.monotonic() < give_up:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.2)
-        else:
-            return
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a running process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _measure(processes: list[subprocess.Popen[bytes]], seconds: float) -> float:
     """CPU the processes use during `seconds` after the warm-up (start-up not counted)."""
     time.sleep(WARM_UP_S)
-    before = sum(_cpu_s(p.pid) for p in processes)
+    before = sum(cpu_s(p.pid) for p in processes)
     time.sleep(seconds)
-    used = sum(_cpu_s(p.pid) for p in processes) - before
+    used = sum(cpu_s(p.pid) for p in processes) - before
     for process in processes:
         process.send_signal(signal.SIGINT)
     for process in processes:
@@ -185,7 +161,7 @@ def main() -> None:
         encode_test_pattern(
             clip, width=1280, height=720, fps=25, seconds=20, gop_seconds=2, bit_rate=BIT_RATE
         )
-        port = _free_port()
+        port = free_port()
         cameras = subprocess.Popen(
             [
                 *(sys.executable, "-m", "safecity", "sim", "cameras", "--port", str(port)),
@@ -194,7 +170,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         try:
-            _wait_port(port)
+            wait_port(port)
             urls = [f"rtsp://127.0.0.1:{port}/cam/{i}" for i in range(1, args.cameras + 1)]
             ours = theirs = None
             store = None

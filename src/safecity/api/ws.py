@@ -7,14 +7,13 @@ never blocks publishers for one slow console); the `dropped` count comes with th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from starlette.websockets import WebSocketState
 
 from safecity.api.deps import Services
+from safecity.api.ws_session import POLICY_VIOLATION, accept_caller, until_either_ends
 from safecity.bus.port import Subscription
 from safecity.core.errors import AuthenticationFailed
 from safecity.core.events import Event, GrantChanged, UserChanged
@@ -23,7 +22,6 @@ from safecity.core.scope import Right, Scope
 
 router = APIRouter()
 EVENTS_RULE: Final = (Resource.EVENTS, Action.READ)
-_POLICY_VIOLATION: Final = 1008
 
 
 def visible(scope: Scope, event: Event) -> bool:
@@ -45,37 +43,25 @@ async def events(
     token: Annotated[str | None, Query(max_length=200)] = None,
     subjects: Annotated[str, Query(max_length=200)] = ">",
 ) -> None:
-    svc: Services = websocket.app.state.services
-    header = websocket.headers.get("authorization", "")
-    secret = token or header.removeprefix("Bearer ").strip()
-    source = websocket.client.host if websocket.client else None
-    # Accept before refusing: a browser sees the close code and reason, never a bare HTTP 403.
-    await websocket.accept()
-    try:
-        scope = await svc.tokens.resolve(secret, source)
-    except AuthenticationFailed:
-        await websocket.close(code=_POLICY_VIOLATION, reason="sign in first")
+    caller = await accept_caller(websocket, token)
+    if caller is None:
         return
+    scope = caller.scope
     if not allowed(scope.role, *EVENTS_RULE):
-        await websocket.close(code=_POLICY_VIOLATION, reason="not allowed")
+        await websocket.close(code=POLICY_VIOLATION, reason="not allowed")
         return
+    svc: Services = websocket.app.state.services
     subscription = svc.bus.subscribe(subjects, buffer=1000)
-    reader = asyncio.create_task(_drain(websocket))
-    pump = asyncio.create_task(_forward(websocket, subscription, scope, secret, source))
     try:
         # Whichever ends first ends the stream: the client leaving (noticed even while the bus is
         # quiet, so a server shutdown never waits on an idle console) or the forwarder closing.
-        await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
+        await until_either_ends(
+            websocket,
+            _drain(websocket),
+            _forward(websocket, subscription, scope, caller.secret, caller.source),
+        )
     finally:
         await subscription.close()
-        for task in (pump, reader):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await task
-        if websocket.application_state is WebSocketState.CONNECTED:
-            # The client may be gone already (the send fails with a disconnect): nothing to say.
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.close()
 
 
 async def _forward(
@@ -93,7 +79,7 @@ async def _forward(
             try:
                 scope = await svc.tokens.resolve(secret, source)
             except AuthenticationFailed:
-                await websocket.close(code=_POLICY_VIOLATION, reason="signed out")
+                await websocket.close(code=POLICY_VIOLATION, reason="signed out")
                 return
         if visible(scope, delivery.event):
             await websocket.send_json(

@@ -12,18 +12,15 @@ two) or 1013 (no video on this node). Who may watch and the audit record are the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from importlib import resources
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Path, Query, Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
-from starlette.websockets import WebSocketState
 
 from safecity.api.deps import PUBLIC, CallerScope, Services, Svc, client_address, scoped
+from safecity.api.ws_session import POLICY_VIOLATION, accept_caller, until_either_ends
 from safecity.core.errors import (
-    AuthenticationFailed,
     DeviceUnavailable,
     NotFound,
     PermissionDenied,
@@ -35,7 +32,6 @@ from safecity.media.live import LiveView
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 pages = APIRouter(tags=["ui"])
 LIVE: Final = scoped(Resource.LIVE, Action.READ)
-_POLICY_VIOLATION: Final = 1008
 _TRY_AGAIN_LATER: Final = 1013
 _PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
@@ -80,40 +76,23 @@ async def live(
     camera_id: CameraPath,
     token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> None:
-    svc: Services = websocket.app.state.services
-    header = websocket.headers.get("authorization", "")
-    secret = token or header.removeprefix("Bearer ").strip()
-    source = websocket.client.host if websocket.client else None
-    # Accept before refusing: a browser sees the close code and reason, never a bare HTTP 403.
-    await websocket.accept()
-    try:
-        scope = await svc.tokens.resolve(secret, source)
-        view = await svc.live.open(scope, camera_id, source)
-    except AuthenticationFailed:
-        await websocket.close(code=_POLICY_VIOLATION, reason="sign in first")
+    caller = await accept_caller(websocket, token)
+    if caller is None:
         return
+    svc: Services = websocket.app.state.services
+    try:
+        view = await svc.live.open(caller.scope, camera_id, caller.source)
     except (NotFound, PermissionDenied):
-        await websocket.close(code=_POLICY_VIOLATION, reason=f"camera {camera_id} not available")
+        await websocket.close(code=POLICY_VIOLATION, reason=f"camera {camera_id} not available")
         return
     except DeviceUnavailable as exc:
         await websocket.close(code=_TRY_AGAIN_LATER, reason=str(exc)[:120])
         return
-    reader = asyncio.create_task(_drain(websocket))
-    pump = asyncio.create_task(_forward(websocket, view))
     try:
         # Whichever ends first ends the view: the client leaving or the channel stopping.
-        await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
+        await until_either_ends(websocket, _drain(websocket), _forward(websocket, view))
     finally:
         view.close()
-        for task in (pump, reader):
-            task.cancel()
-            with contextlib.suppress(
-                asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
-            ):
-                await task
-        if websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.close()
 
 
 async def _forward(websocket: WebSocket, view: LiveView) -> None:
