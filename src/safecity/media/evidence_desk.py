@@ -11,8 +11,6 @@ reports success. A failed export leaves no file and no audit record claiming one
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,25 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from safecity.core.clock import Clock
 from safecity.core.errors import NotFound, PermissionDenied
 from safecity.core.scope import Right, Role, Scope
+from safecity.media.cameras import CameraLookup
 from safecity.media.evidence import EvidenceManifest, write_evidence
 from safecity.media.export import Progress, SegmentFile
 from safecity.media.index import RecordingIndex
 from safecity.store.repositories.audit import append_by
 from safecity.store.repositories.port import Transactions
-
-
-@dataclass(frozen=True, slots=True)
-class CameraRef:
-    """What evidence needs to know of a camera the caller may see."""
-
-    id: int
-    gb_id: str
-    point_id: int
-    org_path: str
-    name: str
-
-
-CameraLookup = Callable[[Scope, int], Awaitable[CameraRef]]
 
 
 class EvidenceDesk:

@@ -32,7 +32,7 @@ from av.video.stream import VideoStream
 from safecity.core.errors import DeviceUnavailable, PermissionDenied
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Right, Scope
-from safecity.media.evidence_desk import CameraLookup, CameraRef
+from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.fanout import LiveChannel, LiveViewer, ViewerLimits
 from safecity.media.fragmenter import LiveFragmenter, LiveItem, MediaFragment
 from safecity.media.latency import LatencyStats

@@ -35,7 +35,7 @@ from safecity.core.clock import Clock
 from safecity.core.errors import NotFound, PermissionDenied, ValidationFailed
 from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Right, Scope
-from safecity.media.evidence_desk import CameraLookup, CameraRef
+from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.hls import ByteRange, HlsSegment, PlaylistType, SegmentUri, media_playlist
 from safecity.media.index import RecordingIndex
 from safecity.media.mp4_index import Mp4Layout, Mp4LayoutError, read_layout

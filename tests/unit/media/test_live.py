@@ -14,7 +14,7 @@ import pytest
 
 from safecity.core.errors import DeviceUnavailable, NotFound, PermissionDenied
 from safecity.core.scope import Right, Role, Scope
-from safecity.media.evidence_desk import CameraRef
+from safecity.media.cameras import CameraRef
 from safecity.media.fanout import ViewerLimits
 from safecity.media.fragmenter import InitSegment, LiveItem, MediaFragment
 from safecity.media.live import LiveOptions, LiveService, LiveView

@@ -15,7 +15,7 @@ import pytest
 
 from safecity.core.errors import NotFound, PermissionDenied, ValidationFailed
 from safecity.core.scope import Right, Role, Scope
-from safecity.media.evidence_desk import CameraRef
+from safecity.media.cameras import CameraRef
 from safecity.media.index import RecordingIndex
 from safecity.media.playback import PlaybackDesk, PlaybackLimits
 from safecity.media.records import GapCause, GapRecord, SegmentRecord, WriterReport
