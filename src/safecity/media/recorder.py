@@ -72,8 +72,15 @@ class AvSource:
         options: Mapping[str, str] | None = None,
     ) -> None:
         chosen = dict(options if options is not None else _default_options(url))
+        read_timeout: float | None = read_timeout_s
+        if _is_rtsp(url):
+            # FFmpeg's own socket timeout for RTSP, in microseconds: PyAV's read timeout is a
+            # callback into Python that FFmpeg polls during every read, which here doubled the
+            # CPU of demuxing (benchmarks/recording.py); keep PyAV's only for opening.
+            chosen.setdefault("timeout", str(round(read_timeout_s * 1_000_000)))
+            read_timeout = None
         try:
-            self._container = av.open(url, options=chosen, timeout=(open_timeout_s, read_timeout_s))
+            self._container = av.open(url, options=chosen, timeout=(open_timeout_s, read_timeout))
         except (av.FFmpegError, OSError) as exc:
             why = exc.strerror or type(exc).__name__
             # `from None`: the cause's text names the URL with its password.
@@ -94,8 +101,12 @@ class AvSource:
         self._container.close()
 
 
+def _is_rtsp(url: str) -> bool:
+    return url.startswith(("rtsp://", "rtsps://"))
+
+
 def _default_options(url: str) -> dict[str, str]:
-    return dict(RTSP_OPTIONS) if url.startswith(("rtsp://", "rtsps://")) else {}
+    return dict(RTSP_OPTIONS) if _is_rtsp(url) else {}
 
 
 def _redacted(url: str) -> str:
@@ -188,7 +199,8 @@ class CameraRecorder:
                     return "stopped"
                 self._packet(stream, packet)
         except (av.FFmpegError, OSError) as exc:
-            reason = f"stream failed: {exc}"
+            # FFmpeg's message names the URL, credentials and all: never let those out.
+            reason = f"stream failed: {exc}".replace(self.url, _redacted(self.url))
         except ValueError as exc:  # a stream the writer cannot record (codec)
             reason = f"cannot record: {exc}"
         finally:

@@ -168,3 +168,51 @@ def test_an_unreachable_camera_is_unavailable_and_its_password_is_not_told() -> 
 
     assert "s3cret" not in str(caught.value)
     assert "rtsp://***@127.0.0.1:9/stream" in str(caught.value)
+
+
+class TimingOutSource(PacedSource):
+    """Plays a few packets, then fails the way FFmpeg does: its message names the URL."""
+
+    def __init__(self, path: Path, clock: FakeClock, url: str) -> None:
+        super().__init__(path, clock)
+        self.url = url
+
+    def packets(self) -> Iterator[Packet[VideoStream]]:
+        yield from itertools.islice(super().packets(), 5)
+        raise TimeoutError(110, f"Connection timed out: '{self.url}'")
+
+
+def test_a_lost_stream_is_reported_without_the_camera_password(
+    footage: Path, tmp_path: Path
+) -> None:
+    url = "rtsp://admin:s3cret@cam-3.example/stream"
+    clock = FakeClock(T0)
+    stop = threading.Event()
+    reports: list[RecorderReport] = []
+    opened: list[str] = []
+
+    def opener(address: str) -> Source:
+        opened.append(address)
+        if len(opened) > 1:
+            stop.set()
+            raise DeviceUnavailable("stopped for the test")
+        return TimingOutSource(footage, clock, address)
+
+    def sleep(seconds: float) -> None:
+        clock.advance(max(seconds, 30))  # long enough to be reported offline
+
+    CameraRecorder(
+        3,
+        url,
+        SegmentWriter(3, tmp_path, segment_s=10),
+        report=reports.append,
+        clock=clock,
+        opener=opener,
+        backoff=Backoff(initial_s=4, max_s=8),
+        offline_after_s=10,
+        sleep=sleep,
+    ).run(stop)
+
+    (offline,) = [r for r in reports if isinstance(r, CameraOffline)]
+    assert "s3cret" not in offline.reason
+    assert "rtsp://***@cam-3.example/stream" in offline.reason
