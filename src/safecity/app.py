@@ -38,8 +38,10 @@ from safecity.bus.port import Subscription
 from safecity.core.clock import Clock, SystemClock
 from safecity.core.errors import NotFound
 from safecity.core.scope import Scope
+from safecity.media.alarm_clips import AlarmClips, ClipWindow
+from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.evidence import signing_key
-from safecity.media.evidence_desk import CameraLookup, CameraRef, EvidenceDesk
+from safecity.media.evidence_desk import EvidenceDesk
 from safecity.media.index import RecordingIndex
 from safecity.media.live import LiveService
 from safecity.media.playback import PlaybackDesk, PlaybackLimits
@@ -79,6 +81,7 @@ class Platform:
     recording: RecordingService | None
     retention: Retention | None
     evidence: EvidenceDesk
+    alarm_clips: AlarmClips
     playback: PlaybackDesk
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
@@ -93,6 +96,7 @@ class Platform:
             jobs["dc09-receiver"] = self._receive
         if self.recording is not None:
             jobs["media-recording"] = self._record
+            jobs["media-alarm-clips"] = self.alarm_clips.run
         if self.retention is not None:
             retention, every = self.retention, self.settings.media.retention_check_s
             jobs["media-retention"] = lambda: retention.run(every)
@@ -314,6 +318,15 @@ async def open_platform(
                     _camera_lookup(services.devices),
                 ),
                 playback=services.playback,
+                alarm_clips=AlarmClips(
+                    recordings,
+                    bus,
+                    ClipWindow(
+                        pre_s=settings.media.alarm_pre_s,
+                        post_s=settings.media.alarm_post_s,
+                        keep_days=settings.media.alarm_keep_days,
+                    ),
+                ),
             )
         finally:
             services.live.close()

@@ -129,6 +129,15 @@ class MediaSettings(_Section):
     ring_s: float = Field(
         default=30.0, ge=0, le=300, description="Seconds of packets kept in memory per camera"
     )
+    alarm_pre_s: float = Field(
+        default=30.0, ge=0, le=600, description="Seconds before an alarm kept from retention"
+    )
+    alarm_post_s: float = Field(
+        default=60.0, ge=0, le=3600, description="Seconds after an alarm kept from retention"
+    )
+    alarm_keep_days: float = Field(
+        default=90.0, gt=0, le=3650, description="Days an alarm's clip is kept from retention"
+    )
     reconnect_min_s: float = Field(
         default=0.5, ge=0.05, le=60, description="First wait before reconnecting a lost camera"
     )
