@@ -25,7 +25,7 @@ from safecity.cli_evidence import evidence_app
 from safecity.cli_identity import cli_scope
 from safecity.core.errors import SafecityError
 from safecity.core.scope import Department, Role
-from safecity.demo.cameras import camera_count, demo_clip, point_cameras_at
+from safecity.demo.cameras import camera_count, demo_clip, first_camera_id, point_cameras_at
 from safecity.demo.panels import demo_fleet, run_fleet
 from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, seed_demo_city
 from safecity.org.importer import ImportRejected
@@ -165,9 +165,16 @@ async def _serve_demo(
     accounts: list[tuple[str, str | None]],
     panel_rate: float,
 ) -> None:
+    admin = next(who for who in logins if who.role is Role.ADMIN)
+    signed_in = await platform.services.signin.sign_in(admin.username, admin.password, None)
+    first_camera = await first_camera_id(platform.services)
+
     def ready(url: str) -> None:
         out.print(f"\n[bold]safecity demo[/bold] is running at [cyan]{url}[/cyan]")
         out.print(f"API docs: {url}/api/docs    metrics: {url}/metrics")
+        if first_camera is not None:
+            live = f"{url}/live/{first_camera}?token={signed_in.token}"
+            out.print(f"Live view (as {admin.username}): {live}", soft_wrap=True)
         out.print("Sign in (POST /api/auth/login) as:")
         for who in logins:
             row = f"  {who.username:<8} {who.password:<14} {who.role:<10} {who.scope}"

@@ -54,3 +54,10 @@ async def point_cameras_at(services: Services, urls: list[str]) -> int:
 async def camera_count(services: Services) -> int:
     page = PageRequest(limit=10_000)
     return len((await services.devices.list(SEED_SCOPE, page, kind=DeviceKind.CAMERA)).items)
+
+
+async def first_camera_id(services: Services) -> int | None:
+    """The first seeded camera that streams, for the live-view link the demo prints."""
+    page = PageRequest(limit=10_000)
+    cameras = (await services.devices.list(SEED_SCOPE, page, kind=DeviceKind.CAMERA)).items
+    return next((c.id for c in cameras if c.stream_url), None)
