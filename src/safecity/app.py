@@ -188,6 +188,7 @@ def _media(
         offline_after_s=settings.offline_after_s,
         open_timeout_s=settings.open_timeout_s,
         read_timeout_s=settings.read_timeout_s,
+        rtsp_transport=settings.rtsp_transport,
         backoff=Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s),
     )
     return index, RecordingService(index, bus, clock, options, retention=retention), retention

@@ -147,6 +147,9 @@ class MediaSettings(_Section):
     offline_after_s: float = Field(
         default=10.0, ge=1, le=3600, description="Seconds without video before a camera is offline"
     )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="RTSP: RTP interleaved on the TCP connection, or over UDP"
+    )
     open_timeout_s: float = Field(
         default=5.0, ge=0.1, le=120, description="Seconds to wait for a stream to open"
     )

@@ -30,14 +30,22 @@ from safecity.store.secretbox import SecretBox
 pytestmark = pytest.mark.slow
 
 
-async def test_a_registered_camera_is_recorded_into_indexed_segments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+async def test_a_registered_camera_is_recorded_into_indexed_segments(
+    tmp_path: Path, transport: str
+) -> None:
     clip = packetise(synthetic_clip(seconds=2.0, width=320, height=180, fps=25))
     settings = load_settings(
         None,
         store={"url": f"sqlite:///{tmp_path / 'store.db'}"},
         security={"master_key": SecretBox.new_key()},
         receiver={"enabled": False},
-        media={"root": str(tmp_path / "recordings"), "segment_s": 1, "min_free_bytes": 0},
+        media={
+            "root": str(tmp_path / "recordings"),
+            "segment_s": 1,
+            "min_free_bytes": 0,
+            "rtsp_transport": transport,
+        },
     )
     async with (
         CameraServer(clip, count=1, host="127.0.0.1", port=0) as cameras,
@@ -75,7 +83,9 @@ async def test_a_registered_camera_is_recorded_into_indexed_segments(tmp_path: P
             recording.cancel()
             await asyncio.gather(recording, return_exceptions=True)
             await events.close()
+        over_udp = cameras.stats.udp_sessions_started
 
+    assert over_udp == (1 if transport == "udp" else 0)
     assert online
     assert all(a.end <= b.start for a, b in itertools.pairwise(segments))
     for segment in segments:

@@ -70,8 +70,11 @@ class AvSource:
         open_timeout_s: float = 5.0,
         read_timeout_s: float = 5.0,
         options: Mapping[str, str] | None = None,
+        rtsp_transport: str = "tcp",
     ) -> None:
         chosen = dict(options if options is not None else _default_options(url))
+        if _is_rtsp(url) and options is None:
+            chosen["rtsp_transport"] = rtsp_transport  # TCP interleaved, or RTP over UDP
         read_timeout: float | None = read_timeout_s
         if _is_rtsp(url):
             # FFmpeg's own socket timeout for RTSP, in microseconds: PyAV's read timeout is a

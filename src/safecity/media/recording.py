@@ -66,6 +66,7 @@ class RecordingOptions:
     offline_after_s: float = 10.0
     open_timeout_s: float = 5.0
     read_timeout_s: float = 5.0
+    rtsp_transport: str = "tcp"  # "udp": RTP over UDP, for cameras or networks that need it
     backoff: Backoff = field(default_factory=Backoff)
 
 
@@ -105,6 +106,7 @@ class RecordingService:
             url,
             open_timeout_s=self.options.open_timeout_s,
             read_timeout_s=self.options.read_timeout_s,
+            rtsp_transport=self.options.rtsp_transport,
         )
 
     async def run(self, feeds: Sequence[CameraFeed]) -> None:

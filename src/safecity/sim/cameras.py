@@ -53,6 +53,7 @@ PORT_PAIR_TRIES: Final = 32
 @dataclass
 class CameraStats:
     sessions_started: int = 0
+    udp_sessions_started: int = 0  # of those, RTP over UDP (the rest: TCP interleaved)
     sessions_active: int = 0
     frames_sent: int = 0
     packets_sent: int = 0
@@ -195,6 +196,7 @@ class CameraServer:
         )
         self._playbacks[(connection, event.session)] = playback
         if isinstance(event.target, UdpTarget):
+            self.stats.udp_sessions_started += 1
             for port in (event.target.rtp_port, event.target.rtcp_port):
                 self._udp_peers[(event.target.host, port)] = (connection, event.session)
         heapq.heappush(self._heap, (now, next(self._order), playback))
