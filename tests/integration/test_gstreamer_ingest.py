@@ -3,7 +3,6 @@ Debian (`scripts/peers` installs it under CI), over TCP interleaved and UDP."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ import av
 import pytest
 
 from safecity.app import open_platform
-from safecity.core.events import SegmentRecorded
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
 from safecity.org.models import DeviceDraft, DeviceKind
 from safecity.settings import load_settings
 from safecity.store.secretbox import SecretBox
+from tests.integration.recorded_segments import record_segments
 
 pytestmark = pytest.mark.slow
 
@@ -78,22 +77,7 @@ async def test_a_camera_on_gstreamers_rtsp_server_is_recorded(
             SEED_SCOPE,
             DeviceDraft(point_id=point.id, kind=DeviceKind.CAMERA, name="gst", stream_url=gst_url),
         )
-        events = platform.bus.subscribe("media.segment")
-        job = platform.background_jobs()["media-recording"]
-        recording = asyncio.ensure_future(job())
-        segments: list[SegmentRecorded] = []
-        try:
-            async with asyncio.timeout(60):
-                async for delivery in events:
-                    assert isinstance(delivery.event, SegmentRecorded)
-                    if delivery.event.camera_id == camera.id:
-                        segments.append(delivery.event)
-                    if len(segments) == 3:
-                        break
-        finally:
-            recording.cancel()
-            await asyncio.gather(recording, return_exceptions=True)
-            await events.close()
+        segments = await record_segments(platform, camera.id, 3)
 
     for segment in segments:
         with av.open(str(tmp_path / "recordings" / segment.path), "r") as container:

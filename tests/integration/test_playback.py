@@ -28,6 +28,7 @@ from safecity.sim.camera_packets import packetise
 from safecity.sim.camera_source import synthetic_clip
 from safecity.sim.cameras import CameraServer
 from safecity.store.secretbox import SecretBox
+from tests.integration.recorded_segments import record_segments
 
 pytestmark = pytest.mark.slow
 
@@ -94,21 +95,7 @@ async def record(platform: Platform, stream_url: str) -> tuple[int, int, list[Se
         SEED_SCOPE,
         DeviceDraft(point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=stream_url),
     )
-    events = platform.bus.subscribe("media.segment")
-    recording = asyncio.ensure_future(platform.background_jobs()["media-recording"]())
-    segments: list[SegmentRecorded] = []
-    try:
-        async with asyncio.timeout(60):
-            async for delivery in events:
-                event = delivery.event
-                if isinstance(event, SegmentRecorded) and event.camera_id == camera.id:
-                    segments.append(event)
-                    if len(segments) == SEGMENTS:
-                        break
-    finally:
-        recording.cancel()
-        await asyncio.gather(recording, return_exceptions=True)
-        await events.close()
+    segments = await record_segments(platform, camera.id, SEGMENTS)
     return camera.id, point.id, segments
 
 

@@ -26,6 +26,7 @@ from safecity.sim.camera_packets import packetise
 from safecity.sim.camera_source import synthetic_clip
 from safecity.sim.cameras import CameraServer
 from safecity.store.secretbox import SecretBox
+from tests.integration.recorded_segments import record_segments
 
 pytestmark = pytest.mark.slow
 
@@ -120,21 +121,7 @@ async def test_a_recorded_range_exports_as_signed_evidence_audited_and_scoped(
                 point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=cameras.urls[0]
             ),
         )
-        events = platform.bus.subscribe("media.segment")
-        job = platform.background_jobs()["media-recording"]
-        recording = asyncio.ensure_future(job())
-        try:
-            segments = []
-            async with asyncio.timeout(60):
-                async for delivery in events:
-                    assert isinstance(delivery.event, SegmentRecorded)
-                    segments.append(delivery.event)
-                    if len(segments) == 4:
-                        break
-        finally:
-            recording.cancel()
-            await asyncio.gather(recording, return_exceptions=True)
-            await events.close()
+        segments = await record_segments(platform, camera.id, 4)
         start = segments[0].start + timedelta(seconds=0.5)
         end = segments[-1].end - timedelta(seconds=0.5)
         manifest = await platform.evidence.export(
