@@ -257,6 +257,7 @@ async def open_platform(
         )
         recordings, recording, retention = _media(settings.media, db, bus, clock)
         devices = DeviceService(registry)
+        cameras = _camera_lookup(devices)  # one lookup for live view, playback and evidence
         audit = AuditService(access)
         services = Services(
             units=OrgUnitService(registry),
@@ -270,12 +271,12 @@ async def open_platform(
             audit=audit,
             alarm_accounts=AccountService(alarms),
             alarms=AlarmService(alarms),
-            live=LiveService(_camera_lookup(devices), audit, recording),
+            live=LiveService(cameras, audit, recording),
             playback=PlaybackDesk(
                 db,
                 recordings,
                 clock,
-                _camera_lookup(devices),
+                cameras,
                 # a segment closes at the first keyframe after segment_s: allow two
                 PlaybackLimits(settle=timedelta(seconds=2 * settings.media.segment_s)),
             ),
@@ -316,7 +317,7 @@ async def open_platform(
                     recordings,
                     clock,
                     signing_key(settings.security.master_key.get_secret_value()),
-                    _camera_lookup(services.devices),
+                    cameras,
                 ),
                 playback=services.playback,
                 alarm_clips=AlarmClips(
