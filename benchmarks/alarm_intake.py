@@ -44,6 +44,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Final
 
+from local_processes import free_port
 from safecity.alarms.account_models import AccountDraft
 from safecity.app import open_platform
 from safecity.core.paging import PageRequest
@@ -101,12 +102,6 @@ class Result:
         return ordered[min(len(ordered) - 1, int(percent / 100 * len(ordered)))] * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_listening(port: int, process: subprocess.Popen[bytes], within_s: float) -> None:
     give_up = time.monotonic() + within_s
     while time.monotonic() < give_up:
@@ -149,7 +144,7 @@ def _start_safecity(
     store = workdir / "arc.db"
     master_key = SecretBox.new_key()
     asyncio.run(_seed(store, master_key, panels, encrypted=encrypted))
-    port = _free_port()
+    port = free_port()
     config = workdir / "safecity.yaml"
     config.write_text(
         f"store:\n  url: sqlite:///{store}\n"
@@ -172,7 +167,7 @@ def _start_pysiaalarm(
 ) -> tuple[subprocess.Popen[bytes], int]:
     script = workdir / "pysia_server.py"
     script.write_text(PYSIA_SERVER, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     key = TEXT_KEY if encrypted else ""
     command = [sys.executable, str(script), str(port), str(panels), key]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)

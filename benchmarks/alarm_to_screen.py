@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Final
 import httpx
 from websockets.asyncio.client import connect
 
+from local_processes import free_port
 from safecity.alarms.account_models import AccountDraft
 from safecity.app import open_platform
 from safecity.cli_alarms import events_url
@@ -45,12 +45,6 @@ from safecity.sim.panels import numbered_accounts
 from safecity.store.secretbox import SecretBox
 
 ZONES: Final = 999  # Contact ID zones 001-999: one account sends at most this many in a run
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _seed(store: Path, master_key: str, accounts: list[str]) -> str:
@@ -122,7 +116,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> tuple[list[float]
     store = workdir / "arc.db"
     master_key = SecretBox.new_key()
     password = await _seed(store, master_key, accounts)
-    dc09_port, api_port = _free_port(), _free_port()
+    dc09_port, api_port = free_port(), free_port()
     config = workdir / "safecity.yaml"
     config.write_text(
         f"store:\n  url: sqlite:///{store}\n"
