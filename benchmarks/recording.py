@@ -3,12 +3,14 @@ recorder beside one `ffmpeg -c copy -f segment` process per camera (how Frigate 
 same streams, and whether our recordings cover the run without overlap and with every gap named.
 
 Run: python benchmarks/recording.py [--cameras 20] [--seconds 60] [--segment 10] [--only ours]
+     [--engine native|pyav] [--profile out.txt]
 
 A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s) is encoded once with libx264 and
 served by `safecity sim cameras` in its own process (its CPU is not counted). Ours: `safecity
 serve` on a fresh SQLite store whose registry holds N cameras pointing at those streams (DC-09
 receiver off), so the API server, the index writes and the retention sweep are in the figure
-too. Theirs: N Debian `ffmpeg` processes (RTSP over
+too; `--engine` picks its ingest (`media.ingest_engine`: native, the default, or pyav). Theirs:
+N Debian `ffmpeg` processes (RTSP over
 TCP, `-c copy -f segment -segment_time S -reset_timestamps 1`). CPU is read from /proc over
 `--seconds` after a warm-up in which the streams open (start-up is not counted for either);
 the two runs follow each other.
@@ -50,12 +52,37 @@ BIT_RATE: Final = 2_000_000
 WARM_UP_S: Final = 5.0  # streams open and the first keyframes arrive before the clock starts
 
 
+def _thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
+    """User and system CPU seconds of each thread of a process so far (/proc/PID/task)."""
+    found: dict[int, tuple[float, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        found[int(task.name)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return found
+
+
+THREADS: dict[str, list[tuple[float, float]]] = {}
+
+
 def _measure(processes: list[subprocess.Popen[bytes]], seconds: float) -> float:
-    """CPU the processes use during `seconds` after the warm-up (start-up not counted)."""
+    """CPU the processes use during `seconds` after the warm-up (start-up not counted); for a
+    single process, its busiest threads' shares go to `THREADS`."""
     time.sleep(WARM_UP_S)
     before = sum(cpu_s(p.pid) for p in processes)
+    threads = _thread_cpu(processes[0].pid) if len(processes) == 1 else {}
     time.sleep(seconds)
     used = sum(cpu_s(p.pid) for p in processes) - before
+    if threads:
+        after = _thread_cpu(processes[0].pid)
+        spent = [
+            (user - threads.get(t, (0.0, 0.0))[0], system - threads.get(t, (0.0, 0.0))[1])
+            for t, (user, system) in after.items()
+        ]
+        THREADS["ours"] = sorted(spent, key=sum, reverse=True)[:4]
     for process in processes:
         process.send_signal(signal.SIGINT)
     for process in processes:
@@ -86,7 +113,12 @@ async def _seed(store: Path, master_key: str, urls: list[str]) -> None:
 
 
 def _ours(
-    work: Path, urls: list[str], seconds: float, segment_s: int, profile: Path | None
+    work: Path,
+    urls: list[str],
+    seconds: float,
+    segment_s: int,
+    profile: Path | None,
+    engine: str,
 ) -> tuple[float, Path]:
     store = work / "ours.db"
     master_key = SecretBox.new_key()
@@ -97,6 +129,7 @@ def _ours(
         f"api:\n  host: 127.0.0.1\n  port: 0\n"
         f"receiver:\n  enabled: false\n"
         f"media:\n  root: {work / 'ours'}\n  segment_s: {segment_s}\n  min_free_bytes: 0\n"
+        f"  ingest_engine: {engine}\n"
         f"security:\n  master_key: {master_key}\n"
         f"log:\n  level: error\n",
         encoding="utf-8",
@@ -104,10 +137,16 @@ def _ours(
     command = [sys.executable, "-m", "safecity", "serve", "--config", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     if profile is not None:  # sample the recorder threads with py-spy (pip install py-spy)
-        spy = ["py-spy", "record", "--threads", "--format", "raw", "-o", str(profile)]
+        spy = [_py_spy(), "record", "--threads", "--format", "raw", "-o", str(profile)]
         spy += ["--duration", str(int(WARM_UP_S + seconds)), "--pid", str(process.pid)]
         subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return _measure([process], seconds), store
+
+
+def _py_spy() -> str:
+    """py-spy from PATH, or beside this interpreter (a virtual environment's bin/)."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return shutil.which("py-spy") or str(beside)
 
 
 def _ffmpeg(work: Path, urls: list[str], seconds: float, segment_s: int) -> float:
@@ -152,6 +191,7 @@ def main() -> None:
     parser.add_argument("--segment", type=int, default=10)
     parser.add_argument("--only", choices=["ours", "ffmpeg"])
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
+    parser.add_argument("--engine", choices=["native", "pyav"], default="native")
     args = parser.parse_args()
     if args.only != "ours" and shutil.which("ffmpeg") is None:
         raise SystemExit("Debian's ffmpeg is needed for the comparison (apt-get install ffmpeg)")
@@ -175,7 +215,9 @@ def main() -> None:
             ours = theirs = None
             store = None
             if args.only in (None, "ours"):
-                ours, store = _ours(work, urls, args.seconds, args.segment, args.profile)
+                ours, store = _ours(
+                    work, urls, args.seconds, args.segment, args.profile, args.engine
+                )
             if args.only in (None, "ffmpeg"):
                 theirs = _ffmpeg(work, urls, args.seconds, args.segment)
         finally:
@@ -192,13 +234,16 @@ def main() -> None:
         )
         print(f"{'recorder':<28}{'CPU s':>8}{'CPU s per stream-hour':>24}")
         for name, cpu in (
-            ("safecity serve (1 process)", ours),
+            (f"safecity serve ({args.engine})", ours),
             (f"ffmpeg -c copy x{args.cameras}", theirs),
         ):
             if cpu is not None:
                 print(f"{name:<28}{cpu:>8.1f}{cpu / hours:>24.1f}")
         if ours is not None and theirs:
             print(f"# ours / ffmpeg = {ours / theirs:.2f}")
+        if "ours" in THREADS:
+            shares = ", ".join(f"{user:.1f}+{system:.1f}" for user, system in THREADS["ours"])
+            print(f"# ours: CPU s (user+system) of its busiest threads: {shares}")
         if store is not None:
             rows = _coverage(store)
             short = [r for r in rows if abs(r[1] - r[2]) > 1.0]

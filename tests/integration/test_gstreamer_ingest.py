@@ -78,6 +78,8 @@ async def test_a_camera_on_gstreamers_rtsp_server_is_recorded(
             DeviceDraft(point_id=point.id, kind=DeviceKind.CAMERA, name="gst", stream_url=gst_url),
         )
         segments = await record_segments(platform, camera.id, 3)
+        assert platform.recording is not None
+        assert platform.recording.engines[camera.id] == "native"
 
     for segment in segments:
         with av.open(str(tmp_path / "recordings" / segment.path), "r") as container:

@@ -85,8 +85,11 @@ async def test_a_registered_camera_is_recorded_into_indexed_segments(
             await asyncio.gather(recording, return_exceptions=True)
             await events.close()
         over_udp = cameras.stats.udp_sessions_started
+        assert platform.recording is not None
+        engine = platform.recording.engines[camera.id]
 
     assert over_udp == (1 if transport == "udp" else 0)
+    assert engine == "native"
     assert online
     assert all(a.end <= b.start for a, b in itertools.pairwise(segments))
     for segment in segments:

@@ -2,8 +2,8 @@
 frame can leave for the browser the moment it arrives (no transcoding).
 
 The init segment (`ftyp`+`moov`, with the `avcC`/`hvcC` built from the stream's parameter sets)
-is PyAV's: the MP4 muxer writes it on its own with `movflags=empty_moov+default_base_moof+
-frag_keyframe+frag_every_frame`. The fragments are ours (`mp4_boxes.media_fragment`): FFmpeg's
+is FFmpeg's (`mp4_init`: built from the codec parameters and the first keyframe, so either
+ingest engine's `StreamInfo` will do). The fragments are ours (`mp4_boxes.media_fragment`): FFmpeg's
 muxer only closes a fragment when the *next* packet arrives (it needs that packet's time for the
 last sample's duration), which would hold every frame back one frame interval; here the
 duration comes from the packet, or the step between the last two. Annex B samples (RTSP) become
@@ -20,25 +20,22 @@ Blocking work without asyncio: the recorder thread calls it through the packet t
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
-import av
-from av.video.stream import VideoStream
-
-from safecity.media.mp4_boxes import Sample, media_fragment, split_init, track_info
+from safecity.media.mp4_boxes import BoxError, Sample, media_fragment, track_info
+from safecity.media.mp4_init import InitError, build_init
 from safecity.media.ring import RingPacket
+from safecity.media.tap import StreamInfo
 from safecity.protocols.rtp.codec import VideoCodec, decoder_config, is_parameter_set
 from safecity.protocols.rtp.errors import RtpError
-from safecity.protocols.rtp.nal import split_annex_b
+from safecity.protocols.rtp.nal import split_annex_b, split_sample
 
 LIVE_MOVFLAGS: Final[dict[str, str]] = {
     "movflags": "empty_moov+default_base_moof+frag_keyframe+frag_every_frame"
 }
 CODECS: Final = {"h264": VideoCodec.H264, "hevc": VideoCodec.H265}
-START_CODE: Final = b"\x00\x00\x00\x01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +64,11 @@ LiveItem = InitSegment | MediaFragment
 
 @dataclass
 class _Track:
-    stream: VideoStream
+    stream: StreamInfo
     codec: VideoCodec
     annex_b: bool  # samples carry start codes, not lengths
-    parameter_sets: bool  # the stream's extradata has them (else take the first keyframe's)
+    length_size: int  # of the samples' NAL lengths (0: Annex B)
+    parameter_sets: tuple[bytes, ...]  # from the extradata (else take the first keyframe's)
     time_base: Fraction
     timescale: int = 0
     track_id: int = 1
@@ -82,7 +80,7 @@ class LiveFragmenter:
     def __init__(self, *, max_jump_s: float = 2.0) -> None:
         self.max_jump_s = max_jump_s
         self._track: _Track | None = None
-        self._refused: VideoStream | None = None  # a stream whose codec cannot go live
+        self._refused: StreamInfo | None = None  # a stream whose codec cannot go live
         self._ready = False  # an init segment went out for the current track
         self._sequence = 0
         self._shift = 0  # output decode time = input decode time (in ticks) + shift
@@ -92,7 +90,7 @@ class LiveFragmenter:
         self._waiting = True  # for a keyframe
 
     def push(
-        self, stream: VideoStream, packet: RingPacket, arrived: float, *, live: bool = True
+        self, stream: StreamInfo, packet: RingPacket, arrived: float, *, live: bool = True
     ) -> list[LiveItem]:
         """Take one packet of `stream`; what is ready to send (nothing while waiting for a
         keyframe; an init segment before the first fragment of a new stream)."""
@@ -108,7 +106,12 @@ class LiveFragmenter:
         if not self._ready:
             if not packet.keyframe:
                 return []
-            items.append(self._init(track, packet.data))
+            init = self._init(track, packet.data)
+            if init is None:
+                self._refused = stream
+                self._track = None
+                return []
+            items.append(init)
         ticks = self._ticks(track, packet.dts)
         if self._continues(track, ticks):
             self._waiting = self._waiting and not packet.keyframe
@@ -139,45 +142,49 @@ class LiveFragmenter:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _use(self, stream: VideoStream) -> _Track | None:
+    def _use(self, stream: StreamInfo) -> _Track | None:
         self._track = None
-        codec = CODECS.get(stream.codec_context.name)
+        codec = CODECS.get(stream.codec)
         if codec is None:
             return None  # not a codec MSE plays from MP4 here
-        extradata = bytes(stream.codec_context.extradata or b"")
         try:
-            config = decoder_config(codec, extradata)
+            config = decoder_config(codec, stream.extradata)
         except RtpError:
             return None
         self._track = _Track(
             stream=stream,
             codec=codec,
             annex_b=config.length_size == 0,
-            parameter_sets=bool(config.nal_units),
-            time_base=stream.time_base or Fraction(1, 90_000),
+            length_size=config.length_size,
+            parameter_sets=config.nal_units,
+            time_base=stream.time_base,
         )
         self._ready = False
         self._waiting = True
         self._last_in = None  # another stream's times: continue the timeline at its keyframe
         return self._track
 
-    def _init(self, track: _Track, keyframe: bytes) -> InitSegment:
-        buffer = io.BytesIO()
-        container = av.open(buffer, "w", format="mp4", options=LIVE_MOVFLAGS)
+    def _init(self, track: _Track, keyframe: bytes) -> InitSegment | None:
         try:
-            stream = container.add_stream_from_template(track.stream)
-            if not track.parameter_sets and track.annex_b:
-                # No sprop-parameter-sets in the SDP: the keyframe carries them in band.
-                units = [u for u in split_annex_b(keyframe) if is_parameter_set(track.codec, u)]
-                stream.codec_context.extradata = b"".join(START_CODE + u for u in units)
-            container.start_encoding()
-            init, _ = split_init(buffer.getvalue())
-        finally:
-            container.close()
-        info = track_info(init)
+            units = split_sample(keyframe, track.length_size)
+            sets = track.parameter_sets or tuple(  # none in the SDP: the keyframe has them
+                u for u in units if is_parameter_set(track.codec, u)
+            )
+            built = build_init(
+                track.stream.codec,
+                sets,
+                [u for u in units if not is_parameter_set(track.codec, u)],
+                time_base=track.time_base,
+                options=LIVE_MOVFLAGS,
+            )
+            info = track_info(built.data)
+        except (InitError, BoxError, RtpError):
+            return None
         track.timescale, track.track_id = info.timescale, info.track_id
         self._ready = True
-        return InitSegment(init, info.codec, track.stream.width, track.stream.height)
+        width = track.stream.width or built.width
+        height = track.stream.height or built.height
+        return InitSegment(built.data, info.codec, width, height)
 
     def _ticks(self, track: _Track, value: int) -> int:
         if track.timescale == 0:  # before the init segment: only differences matter

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 import structlog
-from av.video.stream import VideoStream
 
 from safecity.core.errors import DeviceUnavailable, PermissionDenied
 from safecity.core.policy import Action, Resource, require
@@ -38,7 +37,7 @@ from safecity.media.fragmenter import LiveFragmenter, LiveItem, MediaFragment
 from safecity.media.latency import LatencyStats
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.snapshot import keyframe_jpeg
-from safecity.media.tap import PacketTap
+from safecity.media.tap import PacketTap, StreamInfo
 
 _log = structlog.get_logger(__name__)
 
@@ -98,7 +97,7 @@ class _Feed:
         self._fragmenter = LiveFragmenter(max_jump_s=max_jump_s)
         self._primed = False
 
-    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+    def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         items: list[LiveItem] = []
         if not self._primed:
             # The recorder calls us before it pushes `packet` to the ring: the ring holds the

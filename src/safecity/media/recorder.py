@@ -39,7 +39,7 @@ from safecity.media.records import (
 )
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.segment_writer import SegmentWriter
-from safecity.media.tap import PacketTap
+from safecity.media.tap import PacketTap, StreamInfo
 
 _log = structlog.get_logger(__name__)
 
@@ -87,10 +87,10 @@ class AvSource:
         except (av.FFmpegError, OSError) as exc:
             why = exc.strerror or type(exc).__name__
             # `from None`: the cause's text names the URL with its password.
-            raise DeviceUnavailable(f"cannot open {_redacted(url)}: {why}") from None
+            raise DeviceUnavailable(f"cannot open {redacted(url)}: {why}") from None
         if not self._container.streams.video:
             self._container.close()
-            raise DeviceUnavailable(f"{_redacted(url)} has no video stream")
+            raise DeviceUnavailable(f"{redacted(url)} has no video stream")
         self._video = self._container.streams.video[0]
 
     @property
@@ -112,7 +112,7 @@ def _default_options(url: str) -> dict[str, str]:
     return dict(RTSP_OPTIONS) if _is_rtsp(url) else {}
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without credentials, for logs and errors."""
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest.split("/", 1)[0]:
@@ -195,15 +195,16 @@ class CameraRecorder:
         stream = source.video
         try:
             self._emit_all(self.writer.set_source(stream))
+            info = StreamInfo.of(stream)
             if self.tap is not None:
-                self.tap.opened(stream)
+                self.tap.opened(info)
             for packet in source.packets():
                 if stop.is_set():
                     return "stopped"
-                self._packet(stream, packet)
+                self._packet(info, packet)
         except (av.FFmpegError, OSError) as exc:
             # FFmpeg's message names the URL, credentials and all: never let those out.
-            reason = f"stream failed: {exc}".replace(self.url, _redacted(self.url))
+            reason = f"stream failed: {exc}".replace(self.url, redacted(self.url))
         except ValueError as exc:  # a stream the writer cannot record (codec)
             reason = f"cannot record: {exc}"
         finally:
@@ -219,7 +220,7 @@ class CameraRecorder:
         _log.info("recorder.source_lost", camera=self.camera_id, reason=reason)
         return reason
 
-    def _packet(self, stream: VideoStream, packet: Packet[VideoStream]) -> None:
+    def _packet(self, stream: StreamInfo, packet: Packet[VideoStream]) -> None:
         arrived = time.perf_counter()
         now = self._clock.now()
         if self._lost_at is not None and packet.size:

@@ -1,10 +1,16 @@
-"""The async side of recording: one blocking `CameraRecorder` per camera, each on its own
-thread, whose reports come back to the event loop through a queue; here they are indexed in the
-store and published on the bus, and low disk wakes retention.
+"""The async side of recording: the ingest engines' blocking loops on threads, whose reports
+come back to the event loop through a queue; here they are indexed in the store and published
+on the bus, and low disk wakes retention.
 
-Threads, not worker processes: remuxing copies packets without decoding them (a few hundred
-packets a second per camera, PyAV releasing the GIL inside demux and mux), and a thread shares
-the ring buffers with the alarm side for free.
+Two engines (`RecordingOptions.engine`). `native` (the default): every `rtsp://` camera is one
+`ingest.NativeCamera` of a single pull loop (`pull`, injected by the composition root: RTSP and
+RTP parsed by us on one selector thread, our own fMP4 boxes, no libavformat per packet).
+`pyav`: one `CameraRecorder` thread per camera, PyAV demuxing and muxing. Files and other
+schemes always go to PyAV, and so does a camera the native loop cannot read (another codec, a
+transport it refuses): it is handed over with its writer, ring and tap.
+
+Threads, not worker processes: remuxing copies packets without decoding them, and a thread
+shares the ring buffers with the alarm side and live view for free.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from safecity.core.events import (
     SegmentRecorded,
 )
 from safecity.media.index import RecordingIndex
+from safecity.media.ingest import NativeCamera
 from safecity.media.recorder import AvSource, Backoff, CameraRecorder, Opener, Source
 from safecity.media.records import (
     CameraOffline,
@@ -46,6 +53,9 @@ from safecity.media.tap import PacketTap
 _log = structlog.get_logger(__name__)
 
 DRAIN_S: Final = 10.0
+NATIVE_SCHEMES: Final = ("rtsp://",)
+
+PullLoop = Callable[[Sequence[NativeCamera], threading.Event], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,7 @@ class RecordingOptions:
     read_timeout_s: float = 5.0
     rtsp_transport: str = "tcp"  # "udp": RTP over UDP, for cameras or networks that need it
     backoff: Backoff = field(default_factory=Backoff)
+    engine: str = "native"  # "pyav": PyAV for every camera
 
 
 class RecordingService:
@@ -82,6 +93,7 @@ class RecordingService:
         *,
         retention: Retention | None = None,
         opener: Opener | None = None,
+        pull: PullLoop | None = None,
     ) -> None:
         self.index = index
         self.bus = bus
@@ -89,8 +101,10 @@ class RecordingService:
         self.options = options
         self.retention = retention
         self._opener = opener or self._open
+        self._pull = pull if options.engine == "native" else None
         self._rings: dict[int, RingBuffer] = {}
         self._taps: dict[int, PacketTap] = {}
+        self.engines: dict[int, str] = {}  # camera id: "native" or "pyav", as last started
 
     def ring(self, camera_id: int) -> RingBuffer | None:
         """The camera's last seconds of packets (for a pre-alarm clip)."""
@@ -121,17 +135,25 @@ class RecordingService:
         by_camera = {feed.camera_id: feed for feed in feeds}
         stop = threading.Event()
         running = 0
+        native = [feed for feed in feeds if self._native(feed)]
         try:
             for feed in feeds:
+                if feed in native:
+                    continue
                 recorder = await self._recorder(feed, report)
-                thread = threading.Thread(
-                    target=recorder.run,
-                    args=(stop,),
-                    name=f"recorder-{feed.camera_id}",
-                    daemon=True,
-                )
-                thread.start()
+                self._start(recorder, stop)
+                self.engines[feed.camera_id] = "pyav"
                 running += 1
+            if native and self._pull is not None:
+                cameras = [await self._camera(feed, report, stop) for feed in native]
+                self.engines.update((feed.camera_id, "native") for feed in native)
+                threading.Thread(
+                    target=self._pull_all,
+                    args=(self._pull, cameras, stop, report),
+                    name="ingest-pull",
+                    daemon=True,
+                ).start()
+                running += len(cameras)
             task = asyncio.current_task()
             while running:
                 item = await queue.get()
@@ -147,9 +169,65 @@ class RecordingService:
                     while running:
                         running -= await self._handle(by_camera, await queue.get())
 
+    def _native(self, feed: CameraFeed) -> bool:
+        return self._pull is not None and feed.url.startswith(NATIVE_SCHEMES)
+
+    @staticmethod
+    def _start(recorder: CameraRecorder, stop: threading.Event) -> None:
+        thread = threading.Thread(
+            target=recorder.run, args=(stop,), name=f"recorder-{recorder.camera_id}", daemon=True
+        )
+        thread.start()
+
+    @staticmethod
+    def _pull_all(
+        pull: PullLoop,
+        cameras: list[NativeCamera],
+        stop: threading.Event,
+        report: Callable[[RecorderReport], None],
+    ) -> None:
+        """The pull loop's thread: every camera it still has reports stopped at the end."""
+        try:
+            pull(cameras, stop)
+        except Exception:
+            _log.exception("recording.pull_loop_failed")
+            raise
+        finally:
+            for camera in cameras:
+                if not camera.retired:
+                    camera.finish()
+                    report(RecorderStopped(camera.camera_id))
+
+    async def _camera(
+        self, feed: CameraFeed, report: Callable[[RecorderReport], None], stop: threading.Event
+    ) -> NativeCamera:
+        writer, ring = await self._writer_and_ring(feed)
+
+        def fallback(camera: NativeCamera, reason: str) -> None:
+            _log.info("recording.fallback_to_pyav", camera=camera.camera_id, reason=reason)
+            self.engines[camera.camera_id] = "pyav"
+            self._start(self._av_recorder(feed, camera.writer, report, camera.ring), stop)
+
+        return NativeCamera(
+            feed.camera_id,
+            feed.url,
+            writer,
+            report=report,
+            clock=self.clock,
+            backoff=self.options.backoff,
+            offline_after_s=self.options.offline_after_s,
+            ring=ring,
+            tap=self.tap(feed.camera_id),
+            fallback=fallback,
+        )
+
     async def _recorder(
         self, feed: CameraFeed, report: Callable[[RecorderReport], None]
     ) -> CameraRecorder:
+        writer, ring = await self._writer_and_ring(feed)
+        return self._av_recorder(feed, writer, report, ring)
+
+    async def _writer_and_ring(self, feed: CameraFeed) -> tuple[SegmentWriter, RingBuffer | None]:
         options = self.options
         writer = SegmentWriter(
             feed.camera_id,
@@ -162,6 +240,15 @@ class RecordingService:
         ring = RingBuffer(options.ring_s) if options.ring_s > 0 else None
         if ring is not None:
             self._rings[feed.camera_id] = ring
+        return writer, ring
+
+    def _av_recorder(
+        self,
+        feed: CameraFeed,
+        writer: SegmentWriter,
+        report: Callable[[RecorderReport], None],
+        ring: RingBuffer | None,
+    ) -> CameraRecorder:
         return CameraRecorder(
             feed.camera_id,
             feed.url,
@@ -169,8 +256,8 @@ class RecordingService:
             report=report,
             clock=self.clock,
             opener=self._opener,
-            backoff=options.backoff,
-            offline_after_s=options.offline_after_s,
+            backoff=self.options.backoff,
+            offline_after_s=self.options.offline_after_s,
             ring=ring,
             tap=self.tap(feed.camera_id),
         )

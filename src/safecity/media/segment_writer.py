@@ -1,6 +1,10 @@
 """Remux one camera's video packets into fragmented-MP4 segment files (no decode, no transcode).
 
 Blocking, CPU-and-disk work with no asyncio: a recorder thread (or worker process) calls it.
+The timing and cutting below are the writer's; the muxer is a `SegmentFormat` chosen with the
+source: `set_source(stream)` for a PyAV stream (FFmpeg's muxer, `av_segment`, fed PyAV packets
+with `write`), `use(format)` with an `fmp4_segment.Fmp4SegmentFormat` for the native ingest
+(our own boxes, fed NAL-unit samples with `write_sample`, loss told with `corrupt`).
 
 Format: fragmented MP4 (`movflags=frag_keyframe+empty_moov+default_base_moof`) rather than plain
 MP4. A plain MP4 writes its index (`moov`) only when closed, so a crash or power loss leaves an
@@ -32,18 +36,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import av
-from av.container import OutputContainer
-from av.packet import Packet
-from av.video.stream import VideoStream
-
+from safecity.media.av_segment import CODECS, AvSegmentFormat
+from safecity.media.mp4_init import FRAGMENTED_MP4
 from safecity.media.records import DiskLow, GapCause, GapRecord, SegmentRecord, WriterReport
+from safecity.media.segment_format import MuxRefused, Sample, SegmentFile, SegmentFormat
 
-FRAGMENTED_MP4: Final[dict[str, str]] = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+if TYPE_CHECKING:
+    from av.packet import Packet
+    from av.video.stream import VideoStream
+
 SUFFIX: Final = ".mp4"
-CODECS: Final = frozenset({"h264", "hevc"})
+__all__ = ["CODECS", "FRAGMENTED_MP4", "SUFFIX", "SegmentWriter", "disk_free", "segment_path"]
 
 
 def disk_free(path: Path) -> int:
@@ -64,8 +69,7 @@ def segment_path(camera_id: int, start: datetime) -> PurePosixPath:
 
 @dataclass
 class _OpenSegment:
-    container: OutputContainer
-    stream: VideoStream
+    file: SegmentFile
     relative: PurePosixPath
     start_pts: int
     start: datetime
@@ -99,8 +103,9 @@ class SegmentWriter:
         self._free_bytes = free_bytes
         self._last_end: datetime | None = resume_after
         self._cause: GapCause | None = GapCause.RESTART if resume_after is not None else None
-        self._template: VideoStream | None = None
+        self._format: SegmentFormat | None = None
         self._time_base = Fraction(1, 90_000)
+        self._tick = (1, 90_000)  # the time base as integers: exact float seconds, no Fraction
         self._codec = ""
         self._anchor: tuple[int, datetime] | None = None
         self._last_dts: int | None = None
@@ -117,21 +122,24 @@ class SegmentWriter:
         return self._segment is not None
 
     def set_source(self, stream: VideoStream) -> list[WriterReport]:
-        """Use a (new) input stream: its codec parameters head every following segment. An
-        open segment is closed first; the caller says why with `interrupt` beforehand."""
-        codec = stream.codec_context.name
-        if codec not in CODECS:
-            raise ValueError(f"camera {self.camera_id}: cannot record codec {codec!r}")
-        if stream.time_base is None:
-            raise ValueError(f"camera {self.camera_id}: the stream has no time base")
+        """Use a (new) PyAV input stream: its codec parameters head every following segment.
+        An open segment is closed first; the caller says why with `interrupt` beforehand."""
+        try:
+            segment_format = AvSegmentFormat(stream)
+        except ValueError as exc:
+            raise ValueError(f"camera {self.camera_id}: {exc}") from None
+        return self.use(segment_format)
+
+    def use(self, segment_format: SegmentFormat) -> list[WriterReport]:
+        """Write the following segments with `segment_format` (a new source)."""
         reports = self._close_segment(None)
-        self._template = stream
-        self._time_base = stream.time_base
-        self._codec = codec
+        self._format = segment_format
+        self._time_base = segment_format.time_base
+        self._tick = (segment_format.time_base.numerator, segment_format.time_base.denominator)
+        self._codec = segment_format.codec
         self._anchor = None
         self._last_dts = None
-        rate = stream.guessed_rate or stream.average_rate
-        self._frame_ticks = max(1, int(1 / (rate * self._time_base))) if rate else 1
+        self._frame_ticks = segment_format.frame_ticks
         return reports
 
     def interrupt(self, cause: GapCause) -> list[WriterReport]:
@@ -148,23 +156,39 @@ class SegmentWriter:
         return self._close_segment(None)
 
     def write(self, packet: Packet[VideoStream], arrived: datetime) -> list[WriterReport]:
-        """Take one packet of the source stream, which arrived at `arrived` (UTC)."""
+        """Take one PyAV packet of the source stream, which arrived at `arrived` (UTC)."""
         if packet.size == 0:
             return []
         pts = packet.pts
         if packet.is_corrupt or pts is None:
             return self._corrupt()
         dts = packet.dts if packet.dts is not None else pts
+        return self._write(packet, pts, dts, packet.duration or 0, packet.is_keyframe, arrived)
+
+    def write_sample(
+        self, sample: bytes, pts: int, dts: int, duration: int, keyframe: bool, arrived: datetime
+    ) -> list[WriterReport]:
+        """Take one sample of a native source (times in its time base; duration 0: unknown)."""
+        return self._write(sample, pts, dts, duration, keyframe, arrived)
+
+    def corrupt(self) -> list[WriterReport]:
+        """Packets were lost: close after the last good sample and wait for a keyframe; the
+        hole is a `corrupt_stream` gap."""
+        return self._corrupt()
+
+    def _write(
+        self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool, arrived: datetime
+    ) -> list[WriterReport]:
         reports: list[WriterReport] = []
         if self._last_dts is not None:
-            step = float((dts - self._last_dts) * self._time_base)
+            step = self._seconds(dts - self._last_dts)
             if step <= 0 or step > self.max_jump_s:
                 reports += self.interrupt(GapCause.TIMESTAMP_JUMP)
         self._last_dts = dts
-        if packet.duration:
-            self._frame_ticks = packet.duration
+        if duration:
+            self._frame_ticks = duration
         segment = self._segment
-        if packet.is_keyframe:
+        if keyframe:
             if segment is not None and self._seconds(pts - segment.start_pts) >= self.segment_s:
                 reports += self._close_segment(pts)
                 segment = None
@@ -173,12 +197,13 @@ class SegmentWriter:
                 reports += opened
         if segment is None:
             return reports  # waiting for a keyframe
-        return reports + self._mux(segment, packet, pts, dts)
+        return reports + self._mux(segment, sample, pts, dts, duration, keyframe)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _seconds(self, ticks: int) -> float:
-        return float(ticks * self._time_base)
+        numerator, denominator = self._tick
+        return ticks * numerator / denominator  # correctly rounded, as float(Fraction) is
 
     def _wall(self, pts: int) -> datetime:
         assert self._anchor is not None
@@ -195,8 +220,8 @@ class SegmentWriter:
     def _open_segment(
         self, pts: int, arrived: datetime
     ) -> tuple[_OpenSegment | None, list[WriterReport]]:
-        if self._template is None:
-            raise RuntimeError("set_source() must come before write()")
+        if self._format is None:
+            raise RuntimeError("set_source() or use() must come before write()")
         if self._anchor is None:
             at = arrived if self._last_end is None else max(arrived, self._last_end)
             self._anchor = (pts, at)
@@ -216,13 +241,12 @@ class SegmentWriter:
         target = self.root / relative
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            container = av.open(str(target), "w", format="mp4", options=FRAGMENTED_MP4)
-            stream = container.add_stream_from_template(self._template)
+            opened = self._format.open(target)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
             return None, [*reports, *self._write_failed(start)]
-        segment = _OpenSegment(container, stream, relative, pts, start, pts)
+        segment = _OpenSegment(opened, relative, pts, start, pts)
         self._segment = segment
         return segment, reports
 
@@ -234,21 +258,26 @@ class SegmentWriter:
         return candidate
 
     def _mux(
-        self, segment: _OpenSegment, packet: Packet[VideoStream], pts: int, dts: int
+        self,
+        segment: _OpenSegment,
+        sample: Sample,
+        pts: int,
+        dts: int,
+        duration: int,
+        keyframe: bool,
     ) -> list[WriterReport]:
-        keyframe = packet.is_keyframe
-        duration = packet.duration or self._frame_ticks
-        packet.pts = pts - segment.start_pts
-        packet.dts = dts - segment.start_pts
-        packet.stream = segment.stream
+        duration = duration or self._frame_ticks
+        start = segment.start_pts
         try:
-            segment.container.mux(packet)
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            if getattr(exc, "errno", None) == errno.ENOSPC:
+            segment.file.add(sample, pts - start, dts - start, duration, keyframe)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
                 return self._write_failed(segment.start)
             return self._corrupt()
+        except MuxRefused:
+            return self._corrupt()
         if keyframe:
-            segment.keyframes.append(self._seconds(pts - segment.start_pts))
+            segment.keyframes.append(self._seconds(pts - start))
         segment.frames += 1
         segment.end_pts = max(segment.end_pts, pts + duration)
         return []
@@ -272,15 +301,16 @@ class SegmentWriter:
             return []
         self._segment = None
         target = self.root / segment.relative
+        end_ticks = segment.end_pts if end_pts is None else end_pts
         try:
-            segment.container.close()
-        except (av.FFmpegError, OSError):
+            segment.file.close(end_ticks - segment.start_pts)
+        except (MuxRefused, OSError):
             target.unlink(missing_ok=True)  # the fragments cannot be trusted: drop the file
             return []
         if segment.frames == 0:
             target.unlink(missing_ok=True)
             return []
-        end = self._wall(segment.end_pts if end_pts is None else end_pts)
+        end = self._wall(end_ticks)
         self._last_end = end
         record = SegmentRecord(
             camera_id=self.camera_id,

@@ -23,15 +23,18 @@ from safecity.media.ring import RingPacket
 _log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class StreamInfo:
-    """What a decoder needs of the camera's current stream (for snapshots)."""
+    """The codec parameters of a camera's current stream, whichever engine reads it: what a
+    decoder (snapshots), the live fragmenter and the segment writer need. One object per
+    connection: listeners tell a reconnect by a new object (compared by identity)."""
 
-    codec: str
-    extradata: bytes
+    codec: str  # FFmpeg's name: "h264" | "hevc" (others are refused by the writers)
+    extradata: bytes  # avcC / hvcC, or Annex B parameter sets, or empty
     width: int
     height: int
     time_base: Fraction
+    frame_rate: Fraction | None = None
 
     @classmethod
     def of(cls, stream: VideoStream) -> StreamInfo:
@@ -42,11 +45,12 @@ class StreamInfo:
             width=stream.width,
             height=stream.height,
             time_base=stream.time_base or Fraction(1, 90_000),
+            frame_rate=stream.guessed_rate or stream.average_rate,
         )
 
 
 class PacketListener(Protocol):
-    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+    def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         """One packet of `stream` (the same object for a whole connection; a new one after a
         reconnect), which left the demuxer at `arrived` (`time.perf_counter()` seconds)."""
         ...
@@ -68,15 +72,15 @@ class PacketTap:
         with self._lock:
             self.listeners = tuple(item for item in self.listeners if item is not listener)
 
-    def opened(self, stream: VideoStream) -> None:
+    def opened(self, stream: StreamInfo) -> None:
         """The recorder connected: remember the stream's parameters."""
-        self.source = StreamInfo.of(stream)
+        self.source = stream
 
     def closed(self) -> None:
         """The connection ended."""
         self.source = None
 
-    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+    def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         for listener in self.listeners:
             try:
                 listener.packet(stream, packet, arrived)

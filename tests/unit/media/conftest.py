@@ -13,8 +13,13 @@ import pytest
 from av.packet import Packet
 from av.video.stream import VideoStream
 
+from safecity.media.fmp4_segment import Fmp4SegmentFormat
+from safecity.media.mp4_init import build_init
 from safecity.media.records import WriterReport
 from safecity.media.segment_writer import SegmentWriter
+from safecity.media.tap import StreamInfo
+from safecity.protocols.rtp import VideoCodec, decoder_config, is_parameter_set, split_sample
+from safecity.protocols.rtp.access_unit import length_prefixed
 
 FOOTAGE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "footage"
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -78,6 +83,57 @@ def decoded_frames(path: Path) -> int:
 
 
 PacketHook = Callable[[int, "Packet[VideoStream]"], None]
+CODECS = {"h264": VideoCodec.H264, "hevc": VideoCodec.H265}
+
+
+class Feed:
+    """Packets of a PyAV stream into a writer, through PyAV's muxer or, `native`, as the native
+    ingest gives them: NAL-unit samples into our own fMP4 boxes, whose init segment is made at
+    the first keyframe, and a corrupt packet told as loss."""
+
+    def __init__(self, writer: SegmentWriter, stream: VideoStream, *, native: bool) -> None:
+        self.writer, self.stream, self.native = writer, stream, native
+        codec = CODECS[stream.codec_context.name]
+        config = decoder_config(codec, bytes(stream.codec_context.extradata or b""))
+        self.codec, self.length_size, self.sets = codec, config.length_size, config.nal_units
+        self.started = False
+
+    def begin(self) -> list[WriterReport]:
+        return [] if self.native else self.writer.set_source(self.stream)
+
+    def __call__(self, packet: Packet[VideoStream], arrived: datetime) -> list[WriterReport]:
+        if not self.native:
+            return self.writer.write(packet, arrived)
+        if packet.size == 0:
+            return []
+        if packet.is_corrupt or packet.pts is None:
+            return self.writer.corrupt()
+        units = split_sample(bytes(packet), self.length_size)
+        reports: list[WriterReport] = []
+        if not self.started:
+            if not packet.is_keyframe:
+                return []
+            self.started = True
+            pictures = [u for u in units if not is_parameter_set(self.codec, u)]
+            time_base = self.stream.time_base or Fraction(1, 90_000)
+            init = build_init(
+                self.stream.codec_context.name, self.sets, pictures, time_base=time_base
+            )
+            info = StreamInfo(
+                self.stream.codec_context.name,
+                init.config,
+                init.width,
+                init.height,
+                time_base,
+                self.stream.guessed_rate or self.stream.average_rate,
+            )
+            reports += self.writer.use(Fmp4SegmentFormat(info, init.data))
+        dts = packet.dts if packet.dts is not None else packet.pts
+        sample = length_prefixed(units)
+        duration = packet.duration or 0
+        return reports + self.writer.write_sample(
+            sample, packet.pts, dts, duration, packet.is_keyframe, arrived
+        )
 
 
 def record_file(
@@ -87,16 +143,18 @@ def record_file(
     at: datetime = T0,
     hook: PacketHook | None = None,
     close: bool = True,
+    native: bool = False,
 ) -> list[WriterReport]:
     """Feed every video packet of `path` to `writer`, all arriving at `at`."""
     reports: list[WriterReport] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        reports += writer.set_source(stream)
+        feed = Feed(writer, stream, native=native)
+        reports += feed.begin()
         for index, packet in enumerate(container.demux(stream)):
             if hook is not None:
                 hook(index, packet)
-            reports += writer.write(packet, at)
+            reports += feed(packet, at)
         if close:
             reports += writer.close()
     return reports

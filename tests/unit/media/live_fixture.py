@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-from av.video.stream import VideoStream
 
 from safecity.media.fragmenter import InitSegment, LiveFragmenter, LiveItem, MediaFragment
 from safecity.media.mp4_boxes import find
 from safecity.media.ring import RingPacket
+from safecity.media.tap import StreamInfo
 from tests.unit.media.conftest import T0
 
 
 @dataclass
 class Footage:
-    stream: VideoStream
+    stream: StreamInfo  # as the recorder hands it to the tap
     packets: list[RingPacket]
 
 
@@ -30,7 +30,7 @@ def footage_packets(path: Path) -> Iterator[Footage]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         packets = [p for p in (RingPacket.of(raw, T0) for raw in container.demux(stream)) if p]
-        yield Footage(stream, packets)
+        yield Footage(StreamInfo.of(stream), packets)
 
 
 def fragment_all(footage: Footage, packets: list[RingPacket] | None = None) -> list[LiveItem]:

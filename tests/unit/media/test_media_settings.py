@@ -47,3 +47,11 @@ def test_a_backoff_floor_above_its_cap_is_refused() -> None:
 def test_an_unknown_media_key_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"media\.segment_length"):
         load_settings(security={"master_key": KEY}, media={"segment_length": 5})
+
+
+def test_the_native_ingest_is_the_default_and_pyav_can_be_chosen() -> None:
+    assert load_settings(security={"master_key": KEY}).media.ingest_engine == "native"
+    chosen = load_settings(security={"master_key": KEY}, media={"ingest_engine": "pyav"})
+    assert chosen.media.ingest_engine == "pyav"
+    with pytest.raises(ConfigError, match=r"media\.ingest_engine"):
+        load_settings(security={"master_key": KEY}, media={"ingest_engine": "gstreamer"})

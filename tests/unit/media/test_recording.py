@@ -1,8 +1,11 @@
-"""The recording service: recorder threads' reports indexed in the store and published."""
+"""The recording service: recorder threads' reports indexed in the store and published, and
+which engine records which camera."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from safecity.bus.memory import MemoryBus
 from safecity.core.errors import DeviceUnavailable
 from safecity.core.events import CameraCameOnline, Event, SegmentRecorded
 from safecity.media.index import RecordingIndex
+from safecity.media.ingest import NativeCamera
 from safecity.media.recorder import AvSource, Backoff, Source
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
 from safecity.store.db import Database
@@ -57,3 +61,64 @@ async def test_recorded_segments_are_indexed_and_published(
     ring = service.ring(4)
     assert ring is not None
     assert len(ring) == 0  # cleared when the file ended
+
+
+async def test_rtsp_cameras_go_to_the_native_loop_and_one_it_cannot_read_falls_back(
+    db: Database, tmp_path: Path, footage: Path
+) -> None:
+    bus = MemoryBus()
+    events = bus.subscribe("media.segment")
+    pulled: list[list[NativeCamera]] = []
+
+    def pull(cameras: Sequence[NativeCamera], stop: threading.Event) -> None:
+        pulled.append(list(cameras))
+        cameras[0].ended("no H.264 or H.265 video track (found JPEG)", fallback=True)
+        stop.wait()
+
+    def opener(url: str) -> Source:
+        assert url == "rtsp://cam-5.example/mjpeg"  # PyAV gets the camera the loop gave up
+        return AvSource(str(footage))
+
+    service = RecordingService(
+        RecordingIndex(db, tmp_path),
+        bus,
+        FakeClock(T0),
+        RecordingOptions(segment_s=10, backoff=Backoff(initial_s=60)),
+        opener=opener,
+        pull=pull,
+    )
+    feeds = [CameraFeed(5, "rtsp://cam-5.example/mjpeg", "/1/"), CameraFeed(6, "rtsp://b/", "/1/")]
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(service.run(feeds))
+        async with asyncio.timeout(60):
+            async for delivery in events:
+                if isinstance(delivery.event, SegmentRecorded):
+                    assert delivery.event.camera_id == 5
+                    break
+        task.cancel()
+
+    assert [[c.camera_id for c in cameras] for cameras in pulled] == [[5, 6]]
+    assert service.engines == {5: "pyav", 6: "native"}
+
+
+async def test_the_pyav_engine_records_rtsp_cameras_itself(db: Database, tmp_path: Path) -> None:
+    def pull(cameras: Sequence[NativeCamera], stop: threading.Event) -> None:
+        raise AssertionError("the native loop must not run")
+
+    def unreachable(url: str) -> Source:
+        raise DeviceUnavailable(f"{url}: connection refused")
+
+    service = RecordingService(
+        RecordingIndex(db, tmp_path),
+        MemoryBus(),
+        FakeClock(T0),
+        RecordingOptions(engine="pyav", backoff=Backoff(initial_s=60)),
+        opener=unreachable,
+        pull=pull,
+    )
+    task = asyncio.create_task(service.run([CameraFeed(7, "rtsp://c/", "/1/")]))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    assert service.engines == {7: "pyav"}

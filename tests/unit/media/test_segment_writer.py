@@ -1,5 +1,5 @@
 """The segment writer: remuxed fMP4 segments cut at keyframes, timed by media time, breaks
-reported as gaps."""
+reported as gaps; every behaviour with both muxers, PyAV's and the native one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,19 @@ from av.video.stream import VideoStream
 
 from safecity.media.records import DiskLow, GapCause, GapRecord, SegmentRecord, WriterReport
 from safecity.media.segment_writer import SegmentWriter, segment_path
-from tests.unit.media.conftest import T0, decoded_frames, frame_s, media_duration, record_file
+from tests.unit.media.conftest import (
+    T0,
+    Feed,
+    decoded_frames,
+    frame_s,
+    media_duration,
+    record_file,
+)
+
+
+@pytest.fixture(params=["pyav", "native"])
+def native(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param == "native")
 
 
 def segments(reports: list[WriterReport]) -> list[SegmentRecord]:
@@ -32,11 +44,11 @@ def assert_contiguous(found: list[SegmentRecord]) -> None:
 
 
 def test_footage_becomes_contiguous_segments_covering_the_clip(
-    footage: Path, tmp_path: Path
+    footage: Path, tmp_path: Path, native: bool
 ) -> None:
     writer = SegmentWriter(7, tmp_path, segment_s=10)
 
-    reports = record_file(writer, footage)
+    reports = record_file(writer, footage, native=native)
 
     found = segments(reports)
     assert len(found) == 3  # keyframes every 4.8 s: cuts at 14.4 s and 28.8 s
@@ -48,8 +60,10 @@ def test_footage_becomes_contiguous_segments_covering_the_clip(
     assert writer.last_end == found[-1].end
 
 
-def test_each_segment_file_decodes_its_frame_count(footage: Path, tmp_path: Path) -> None:
-    found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage))
+def test_each_segment_file_decodes_its_frame_count(
+    footage: Path, tmp_path: Path, native: bool
+) -> None:
+    found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, native=native))
 
     for segment in found:
         assert decoded_frames(tmp_path / segment.path) == segment.frames
@@ -57,24 +71,30 @@ def test_each_segment_file_decodes_its_frame_count(footage: Path, tmp_path: Path
 
 
 def test_segments_start_at_a_keyframe_and_list_their_keyframes(
-    footage: Path, tmp_path: Path
+    footage: Path, tmp_path: Path, native: bool
 ) -> None:
-    found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage))
+    found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, native=native))
 
     assert [s.keyframes for s in found] == [(0.0, 4.8, 9.6), (0.0, 4.8, 9.6), (0.0,)]
     assert {s.codec for s in found} == {"h264"}
 
 
-def test_segment_files_lie_under_camera_and_date(footage: Path, tmp_path: Path) -> None:
-    first = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage))[0]
+def test_segment_files_lie_under_camera_and_date(
+    footage: Path, tmp_path: Path, native: bool
+) -> None:
+    first = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, native=native))[
+        0
+    ]
 
     assert first.path.as_posix() == "7/2026/03/01/20260301T080000.000Z.mp4"
     assert first.path == segment_path(7, T0)
     assert (tmp_path / first.path).stat().st_size == first.bytes
 
 
-def test_a_segment_is_fragmented_mp4(footage: Path, tmp_path: Path) -> None:
-    first = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage))[0]
+def test_a_segment_is_fragmented_mp4(footage: Path, tmp_path: Path, native: bool) -> None:
+    first = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, native=native))[
+        0
+    ]
 
     head = (tmp_path / first.path).read_bytes()
     assert b"moof" in head
@@ -82,13 +102,15 @@ def test_a_segment_is_fragmented_mp4(footage: Path, tmp_path: Path) -> None:
 
 
 def test_a_corrupt_packet_closes_the_segment_and_recording_continues(
-    footage: Path, tmp_path: Path
+    footage: Path, tmp_path: Path, native: bool
 ) -> None:
     def corrupt_one(index: int, packet: Packet[VideoStream]) -> None:
         if index == 100:  # frame 100, between the keyframes at 60 and 120
             packet.is_corrupt = True
 
-    reports = record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, hook=corrupt_one)
+    reports = record_file(
+        SegmentWriter(7, tmp_path, segment_s=10), footage, hook=corrupt_one, native=native
+    )
 
     found = segments(reports)
     holes = gaps(reports)
@@ -105,20 +127,21 @@ def test_a_corrupt_packet_closes_the_segment_and_recording_continues(
 
 
 def test_a_timestamp_jump_starts_a_new_segment_and_records_the_gap(
-    footage: Path, tmp_path: Path
+    footage: Path, tmp_path: Path, native: bool
 ) -> None:
     writer = SegmentWriter(7, tmp_path, segment_s=60)
     reports: list[WriterReport] = []
     with av.open(str(footage)) as container:
         stream = container.streams.video[0]
-        reports += writer.set_source(stream)
+        feed = Feed(writer, stream, native=native)
+        reports += feed.begin()
         for index, packet in enumerate(container.demux(stream)):
             arrived = T0 + timedelta(seconds=index * 0.08)
             if index >= 120 and packet.pts is not None:
                 packet.pts += 25_000 * 30  # the camera's clock leapt 30 s ahead
                 packet.dts = packet.pts
                 arrived += timedelta(seconds=3)  # and the packets came 3 s late
-            reports += writer.write(packet, arrived)
+            reports += feed(packet, arrived)
         reports += writer.close()
 
     found = segments(reports)
@@ -128,22 +151,24 @@ def test_a_timestamp_jump_starts_a_new_segment_and_records_the_gap(
     assert found[1].start == T0 + timedelta(seconds=12.6)  # re-anchored at its arrival
 
 
-def test_a_restarted_writer_reports_a_restart_gap(footage: Path, tmp_path: Path) -> None:
+def test_a_restarted_writer_reports_a_restart_gap(
+    footage: Path, tmp_path: Path, native: bool
+) -> None:
     last = T0 - timedelta(minutes=5)
     writer = SegmentWriter(7, tmp_path, segment_s=10, resume_after=last)
 
-    reports = record_file(writer, footage)
+    reports = record_file(writer, footage, native=native)
 
     assert gaps(reports) == [GapRecord(7, last, T0, GapCause.RESTART)]
 
 
-def test_a_source_lost_and_back_is_one_gap(footage: Path, tmp_path: Path) -> None:
+def test_a_source_lost_and_back_is_one_gap(footage: Path, tmp_path: Path, native: bool) -> None:
     writer = SegmentWriter(7, tmp_path, segment_s=10)
-    first = record_file(writer, footage, close=False)
+    first = record_file(writer, footage, close=False, native=native)
     first += writer.interrupt(GapCause.SOURCE_LOST)
     back = T0 + timedelta(seconds=50)
 
-    second = record_file(writer, footage, at=back)
+    second = record_file(writer, footage, at=back, native=native)
 
     assert gaps(first) == []
     assert gaps(second) == [GapRecord(7, segments(first)[-1].end, back, GapCause.SOURCE_LOST)]
@@ -151,31 +176,37 @@ def test_a_source_lost_and_back_is_one_gap(footage: Path, tmp_path: Path) -> Non
 
 
 def test_a_source_that_returns_early_never_overlaps_the_last_segment(
-    footage: Path, tmp_path: Path
+    footage: Path, tmp_path: Path, native: bool
 ) -> None:
     writer = SegmentWriter(7, tmp_path, segment_s=10)
-    first = record_file(writer, footage, close=False)
+    first = record_file(writer, footage, close=False, native=native)
     first += writer.interrupt(GapCause.SOURCE_LOST)
 
-    second = record_file(writer, footage, at=T0 + timedelta(seconds=1))  # before first ended
+    second = record_file(
+        writer, footage, at=T0 + timedelta(seconds=1), native=native
+    )  # before first ended
 
     assert segments(second)[0].start == segments(first)[-1].end
     assert gaps(second) == []
 
 
-def test_low_free_disk_is_reported_when_a_segment_opens(footage: Path, tmp_path: Path) -> None:
+def test_low_free_disk_is_reported_when_a_segment_opens(
+    footage: Path, tmp_path: Path, native: bool
+) -> None:
     writer = SegmentWriter(
         7, tmp_path, segment_s=10, min_free_bytes=1 << 30, free_bytes=lambda _root: 1 << 20
     )
 
-    reports = record_file(writer, footage)
+    reports = record_file(writer, footage, native=native)
 
     assert [r for r in reports if isinstance(r, DiskLow)] == [DiskLow(7, 1 << 20)] * 3
     assert len(segments(reports)) == 3  # recording goes on: retention frees the space
 
 
-def test_hevc_is_remuxed_into_segments_that_decode(hevc_clip: Path, tmp_path: Path) -> None:
-    found = segments(record_file(SegmentWriter(9, tmp_path, segment_s=1), hevc_clip))
+def test_hevc_is_remuxed_into_segments_that_decode(
+    hevc_clip: Path, tmp_path: Path, native: bool
+) -> None:
+    found = segments(record_file(SegmentWriter(9, tmp_path, segment_s=1), hevc_clip, native=native))
 
     assert len(found) == 4
     assert {s.codec for s in found} == {"hevc"}

@@ -6,25 +6,23 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from av.video.stream import VideoStream
-
 from safecity.core.errors import DeviceUnavailable
 from safecity.media.recorder import AvSource, CameraRecorder, Source
 from safecity.media.records import RecorderReport, SegmentRecord
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.segment_writer import SegmentWriter
-from safecity.media.tap import PacketTap
+from safecity.media.tap import PacketTap, StreamInfo
 from safecity.testing.clock import FakeClock
 from tests.unit.media.conftest import T0
 
 
 class Listener:
     def __init__(self, ring: RingBuffer | None = None) -> None:
-        self.seen: list[tuple[VideoStream, RingPacket, float]] = []
+        self.seen: list[tuple[StreamInfo, RingPacket, float]] = []
         self.ring_sizes: list[int] = []
         self._ring = ring
 
-    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+    def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         self.seen.append((stream, packet, arrived))
         if self._ring is not None:
             self.ring_sizes.append(len(self._ring))
@@ -33,7 +31,7 @@ class Listener:
 class Broken:
     calls = 0
 
-    def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+    def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         self.calls += 1
         raise RuntimeError("viewer bug")
 
@@ -107,7 +105,7 @@ def test_the_tap_knows_the_stream_only_while_connected(footage: Path, tmp_path: 
     seen: list[object] = []
 
     class Probe:
-        def packet(self, stream: VideoStream, packet: RingPacket, arrived: float) -> None:
+        def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
             seen.append(tap.source)
 
     tap.add(Probe())

@@ -1,0 +1,46 @@
+"""What the segment writer needs of a muxer: a format (the codec, its time base, the usual
+frame duration) that opens segment files, and a file that takes samples with times relative to
+its own start. Two implementations: `av_segment` (PyAV packets, FFmpeg's muxer) and
+`fmp4_segment` (NAL-unit samples, our own boxes).
+
+`add` raises `OSError` when the disk refuses (ENOSPC: the writer reports low disk and retries
+at the next keyframe) and `MuxRefused` for a sample the muxer will not take (the writer treats
+it as a corrupt packet); `close` raises either when the file cannot be finished (it is
+dropped).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from av.packet import Packet
+    from av.video.stream import VideoStream
+
+Sample: TypeAlias = "Packet[VideoStream] | bytes"
+
+
+class MuxRefused(ValueError):
+    """The muxer refused a sample, or could not finish the file."""
+
+
+class SegmentFile(Protocol):
+    def add(self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool) -> None:
+        """One sample; times in the format's time base from the segment's first keyframe."""
+        ...
+
+    def close(self, end: int | None) -> None:
+        """Finish the file; `end` is where the last sample ends (None: its own duration)."""
+        ...
+
+
+class SegmentFormat(Protocol):
+    codec: str  # "h264" | "hevc"
+    time_base: Fraction
+    frame_ticks: int  # a frame's duration when a sample does not say
+
+    def open(self, target: Path) -> SegmentFile:
+        """A new segment file at `target` (`OSError` if it cannot be created)."""
+        ...

@@ -1,0 +1,268 @@
+"""The native ingest of one camera, driven as the pull loop drives it, on a fake clock: access
+units become segments, a 20 s outage is one gap with offline and online around it, loss is a
+corrupt-stream gap, parameter sets may come in band, and a camera we cannot read falls back."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import pytest
+
+from safecity.media.ingest import B_FRAMES, NO_PARAMETER_SETS, NativeCamera
+from safecity.media.recorder import Backoff
+from safecity.media.records import (
+    CameraOffline,
+    CameraOnline,
+    GapCause,
+    GapRecord,
+    RecorderReport,
+    SegmentRecord,
+)
+from safecity.media.ring import RingBuffer
+from safecity.media.segment_writer import SegmentWriter
+from safecity.media.tap import PacketTap
+from safecity.protocols.rtp import ParameterSets, is_parameter_set
+from safecity.protocols.rtp.access_unit import AccessUnit, length_prefixed
+from safecity.protocols.rtsp.track import VideoTrack
+from safecity.sim.camera_source import Clip, encode_test_pattern, load_clip, synthetic_clip
+from safecity.testing.clock import FakeClock
+from tests.unit.media.conftest import T0
+
+FRAME_S = 0.04
+R = TypeVar("R")
+
+
+@pytest.fixture(scope="module")
+def clip() -> Clip:
+    return synthetic_clip(seconds=2.0, width=160, height=96, fps=25)  # a keyframe every second
+
+
+def track(clip: Clip, *, sets: bool = True) -> VideoTrack:
+    return VideoTrack(
+        codec=clip.codec,
+        payload_type=96,
+        clock_rate=90_000,
+        parameter_sets=clip.parameter_sets if sets else ParameterSets(),
+        control="rtsp://cam/stream/trackID=0",
+        aggregate=None,
+        framerate=25,
+    )
+
+
+def units(clip: Clip, start: int = 0) -> Iterator[AccessUnit]:
+    """The clip looped for ever as the depacketiser gives it, RTP time from `start`."""
+    period = clip.period
+    for loop in itertools.count():
+        for unit in clip.access_units:
+            sets = tuple(u for u in unit.nal_units if is_parameter_set(clip.codec, u))
+            data = length_prefixed(unit.nal_units)
+            yield AccessUnit(data, start + loop * period + unit.pts, unit.keyframe, sets)
+
+
+class Camera:
+    """A NativeCamera and the loop's part: connect when due, play, fail."""
+
+    def __init__(self, clip: Clip, root: Path) -> None:
+        self.clip, self.clock = clip, FakeClock(T0)
+        self.reports: list[RecorderReport] = []
+        self.fallbacks: list[str] = []
+        self.ring = RingBuffer(10)
+        self.native = NativeCamera(
+            3,
+            "rtsp://admin:pw@cam/stream",
+            SegmentWriter(3, root, segment_s=1),
+            report=self.reports.append,
+            clock=self.clock,
+            backoff=Backoff(initial_s=4, max_s=8),
+            offline_after_s=10,
+            ring=self.ring,
+            tap=PacketTap(),
+            fallback=lambda _camera, reason: self.fallbacks.append(reason),
+        )
+        self.stream = units(clip)
+
+    def play(self, seconds: float, *, sets: bool = True, connect: bool = True) -> None:
+        if connect:
+            assert self.native.due()
+            self.native.described(track(self.clip, sets=sets))
+        for _ in range(round(seconds / FRAME_S)):
+            self.native.units([next(self.stream)], 0.0)
+            self.clock.advance(FRAME_S)
+
+    def wait_until_due(self) -> None:
+        while not self.native.due():
+            self.clock.advance(0.5)
+            self.native.tick()
+        self.native._connected = False
+
+    def of(self, kind: type[R]) -> list[R]:
+        return [r for r in self.reports if isinstance(r, kind)]
+
+
+def test_units_become_contiguous_segments_that_decode(clip: Clip, tmp_path: Path) -> None:
+    camera = Camera(clip, tmp_path)
+
+    camera.play(4.0)
+    camera.native.finish()
+
+    segments = camera.of(SegmentRecord)
+    assert len(segments) == 4
+    assert segments[0].start == T0
+    for before, after in itertools.pairwise(segments):
+        assert before.end == after.start
+    for segment in segments:
+        with av.open(str(tmp_path / segment.path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == segment.frames == 25
+    assert camera.of(CameraOnline) == [CameraOnline(3, T0)]
+
+
+@pytest.fixture(scope="module")
+def hevc(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    if "libx265" not in av.codecs_available:
+        pytest.skip("PyAV was built without libx265")
+    path = tmp_path_factory.mktemp("hevc") / "pattern.mp4"
+    encode_test_pattern(path, encoder="libx265", width=160, height=96, seconds=2.0)
+    return load_clip(path)
+
+
+def test_h265_units_become_segments_with_an_hvcc_that_decode(hevc: Clip, tmp_path: Path) -> None:
+    camera = Camera(hevc, tmp_path)
+
+    camera.play(2.0)
+    camera.native.finish()
+
+    segments = camera.of(SegmentRecord)
+    assert [s.codec for s in segments] == ["hevc", "hevc"]
+    for segment in segments:
+        with av.open(str(tmp_path / segment.path)) as container:
+            assert container.streams.video[0].codec_context.name == "hevc"
+            assert sum(1 for _ in container.decode(video=0)) == segment.frames == 25
+
+
+def test_a_camera_lost_for_20_s_is_one_gap_with_offline_and_online_around_it(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    camera.play(10.0)
+    lost_at = camera.clock.now()
+    camera.native.ended("connection lost", fallback=False)
+    for _ in range(2):  # two attempts refused: after 4 s, then 8 s
+        camera.wait_until_due()
+        camera.native.ended("connection refused", fallback=False)
+    camera.wait_until_due()
+    back_at = camera.clock.now()
+
+    camera.play(3.0)
+    camera.native.finish()
+
+    assert back_at - lost_at == timedelta(seconds=20)  # capped backoff 4 + 8 + 8
+    assert camera.of(GapRecord) == [GapRecord(3, lost_at, back_at, GapCause.SOURCE_LOST)]
+    states = [r for r in camera.reports if isinstance(r, CameraOnline | CameraOffline)]
+    assert states == [
+        CameraOnline(3, T0),
+        CameraOffline(3, lost_at + timedelta(seconds=10), lost_at, "connection refused"),
+        CameraOnline(3, back_at),
+    ]
+    first_back = next(s for s in camera.of(SegmentRecord) if s.start >= back_at)
+    assert first_back.start == back_at
+    assert len(camera.ring) > 0
+
+
+def test_lost_packets_make_a_corrupt_stream_gap_until_the_next_keyframe(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    camera.play(1.2)
+    camera.stream = (
+        replace(u, after_loss=True) if index == 0 else u
+        for index, u in enumerate(units(clip, start=2 * 90_000))  # the next keyframe, 2 s on
+    )
+
+    camera.play(1.0, connect=False)  # the same connection goes on
+    camera.native.finish()
+
+    (gap,) = camera.of(GapRecord)
+    assert gap.cause is GapCause.CORRUPT_STREAM
+    assert gap.duration_s == pytest.approx(0.8)  # frames 30..49 never came
+
+
+def test_parameter_sets_missing_from_the_sdp_are_taken_from_the_keyframe(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    tap = camera.native.tap
+    assert tap is not None
+
+    camera.play(2.0, sets=False)
+
+    assert tap.source is not None
+    assert (tap.source.width, tap.source.height) == (160, 96)
+    assert tap.source.extradata.startswith(b"\x01")  # an avcC record
+    assert len(camera.of(SegmentRecord)) == 1
+
+
+def test_a_camera_the_native_path_cannot_read_is_handed_over(clip: Clip, tmp_path: Path) -> None:
+    camera = Camera(clip, tmp_path)
+    assert camera.native.due()
+
+    camera.native.ended("no H.264 or H.265 video track (found JPEG)", fallback=True)
+
+    assert camera.native.retired
+    assert not camera.native.due()
+    assert camera.fallbacks == ["no H.264 or H.265 video track (found JPEG)"]
+
+
+def test_a_camera_sending_b_frames_is_handed_over(clip: Clip, tmp_path: Path) -> None:
+    camera = Camera(clip, tmp_path)
+    order = [0, 3, 1, 2, 6, 4, 5, 9, 7, 8]  # decode order of I P B B P B B P B B
+    stream = units(clip)
+    first = [next(stream) for _ in order]
+    camera.stream = iter(
+        [replace(unit, timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
+    )
+
+    camera.play(len(order) * FRAME_S)
+
+    assert camera.native.retired
+    assert camera.fallbacks == [B_FRAMES]
+    assert not camera.native.writer.recording  # closed for the PyAV recorder to go on
+    assert sum(s.frames for s in camera.of(SegmentRecord)) < len(order)
+
+
+def test_keyframes_without_any_parameter_sets_hand_the_camera_over(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    camera.stream = (
+        replace(
+            u, parameter_sets=(), data=length_prefixed(u.nal_units()[2:]) if u.keyframe else u.data
+        )
+        for u in units(clip)
+    )  # the SPS and PPS stripped from every keyframe, and none in the SDP
+
+    camera.play(3.0, sets=False)
+
+    assert camera.fallbacks == [NO_PARAMETER_SETS]
+    assert camera.of(SegmentRecord) == []
+
+
+def test_a_connected_camera_without_recordable_video_is_reported_offline(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    assert camera.native.due()
+    camera.native.described(track(clip))  # playing, but no picture ever comes
+
+    for _ in range(21):
+        camera.clock.advance(0.5)
+        camera.native.tick()
+
+    assert camera.of(CameraOffline) == [
+        CameraOffline(3, T0 + timedelta(seconds=10), T0, "connected, but no recordable video")
+    ]
