@@ -104,6 +104,7 @@ async def test_the_platforms_processor_loop_turns_inbox_rows_into_alarms(world: 
         "alarm-escalation",
         "alarm-supervision",
         "media-retention",  # the fixture turns recording and the DC-09 receiver off
+        "onvif-events",  # on by default; idle while no camera has an onvif_url
     }
     unit = await platform.services.units.get(ROOT, world.ids["unit_in"])
     now = platform.clock.now()

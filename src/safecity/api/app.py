@@ -23,6 +23,7 @@ from safecity.api.routers import (
     org_units,
     playback,
     points,
+    ptz,
     users,
 )
 from safecity.api.ws import router as ws_router
@@ -46,6 +47,7 @@ def create_api(services: Services, *, registry: CollectorRegistry | None = None)
         app.include_router(module.router)
     app.include_router(ws_router)
     app.include_router(cameras.router)
+    app.include_router(ptz.router)
     app.include_router(playback.router)
     app.include_router(cameras.pages)
     # The browser pages' scripts and styles ship in the package (no CDN on a police network).

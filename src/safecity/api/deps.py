@@ -25,6 +25,7 @@ from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.points import PointService
 from safecity.org.units import OrgUnitService
+from safecity.ptz.service import PtzService
 
 SCOPE_KEY: Final = "x-scope"
 
@@ -46,6 +47,7 @@ class Services:
     alarms: AlarmService
     live: LiveService
     playback: PlaybackDesk
+    ptz: PtzService
     bus: EventBus
     page_size_max: int = 500
 

@@ -15,9 +15,11 @@ from safecity.core.errors import (
     AuthenticationFailed,
     ConfigError,
     Conflict,
+    DeviceAuthFailed,
     DeviceUnavailable,
     NotFound,
     PermissionDenied,
+    ProtocolError,
     RateLimited,
     SafecityError,
     StoreUnavailable,
@@ -37,6 +39,8 @@ _STATUS: Final[list[tuple[type[SafecityError], int, str]]] = [
     (RateLimited, 429, "Too Many Requests"),
     (StoreUnavailable, 503, "Service Unavailable"),
     (DeviceUnavailable, 503, "Service Unavailable"),
+    (DeviceAuthFailed, 502, "Bad Gateway"),  # the device refused the platform's credentials
+    (ProtocolError, 502, "Bad Gateway"),  # the device refused or garbled what we asked
     (ConfigError, 500, "Configuration Error"),
 ]
 

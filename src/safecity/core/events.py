@@ -170,6 +170,31 @@ class CameraCameOnline(Event):
     camera_id: int
 
 
+class CameraMotionDetected(Event):
+    """A camera's own motion detector went on (`active`) or off (ONVIF events: the camera says
+    so, the platform does not analyse video for it)."""
+
+    kind: Literal["camera_motion_detected"] = "camera_motion_detected"
+    subject_prefix: ClassVar[str] = "media.camera.motion"
+    camera_id: int
+    point_id: int
+    active: bool
+    source: str | None = Field(default=None, description="The video source or rule that saw it")
+    initial: bool = Field(default=False, description="The state at subscription time, not a change")
+
+
+class CameraTamperDetected(Event):
+    """A camera's tamper (scene change, covered or moved lens) detector went on or off."""
+
+    kind: Literal["camera_tamper_detected"] = "camera_tamper_detected"
+    subject_prefix: ClassVar[str] = "media.camera.tamper"
+    camera_id: int
+    point_id: int
+    active: bool
+    source: str | None = Field(default=None, description="The video source or rule that saw it")
+    initial: bool = Field(default=False, description="The state at subscription time, not a change")
+
+
 class RecordingGapFound(Event):
     """A stretch of a camera's recording is missing, and why (`source_lost`, `corrupt_stream`,
     `timestamp_jump`, `restart`, `disk_full`)."""
@@ -208,6 +233,8 @@ AnyEvent = Annotated[
     | AlarmChanged
     | CameraWentOffline
     | CameraCameOnline
+    | CameraMotionDetected
+    | CameraTamperDetected
     | RecordingGapFound
     | SegmentRecorded,
     Field(discriminator="kind"),

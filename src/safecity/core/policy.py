@@ -28,6 +28,7 @@ class Resource(StrEnum):
     ALARM = "alarm"
     LIVE = "live"  # live video and snapshots of a camera
     PLAYBACK = "playback"  # a camera's recording: playlists and recorded files
+    PTZ = "ptz"  # steering a camera's head: moves, stops, presets
 
 
 class Action(StrEnum):
@@ -64,6 +65,10 @@ ALLOWED: Final[dict[tuple[Resource, Action], frozenset[Role]]] = {
     (Resource.ALARM, Action.WRITE): _OPERATORS,  # acknowledge, dispatch, resolve
     (Resource.LIVE, Action.READ): _ALL,  # partners: only cameras of points granted "live"
     (Resource.PLAYBACK, Action.READ): _ALL,  # partners: only cameras of points granted "playback"
+    # PTZ moves what everyone watching a camera sees: the operators' right, as for alarm handling
+    # (viewers and partners only watch). Reading presets goes with driving to them.
+    (Resource.PTZ, Action.READ): _OPERATORS,
+    (Resource.PTZ, Action.WRITE): _OPERATORS,
 }
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Final, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -50,6 +51,28 @@ class DeviceKind(StrEnum):
     GB_DEVICE = "gb_device"
     NVR = "nvr"
     GB_PLATFORM = "gb_platform"
+
+
+ONVIF_URL_HELP: Final = (
+    "ONVIF device service, http://HOST[:PORT]/onvif/device_service; the device's username and "
+    "password are used for it. A camera with one but no stream_url records its main profile."
+)
+
+
+def check_onvif_url(value: str | None) -> str | None:
+    """An http URL with a host and a valid port (the ONVIF client speaks plain HTTP)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("onvif_url has an invalid port") from exc
+    if parts.scheme != "http" or not parts.hostname or port == 0:
+        raise ValueError("onvif_url must be http://HOST[:PORT]/onvif/device_service")
+    if parts.username or parts.password:
+        raise ValueError("onvif_url must not carry credentials: set username and password")
+    return value
 
 
 class _Strict(BaseModel):
@@ -148,8 +171,11 @@ class DeviceDraft(_Strict):
     host: str | None = Field(default=None, max_length=255)
     port: int | None = Field(default=None, ge=1, le=65535)
     stream_url: str | None = Field(default=None, max_length=1000)
+    onvif_url: str | None = Field(default=None, max_length=1000, description=ONVIF_URL_HELP)
     username: str | None = Field(default=None, max_length=200)
     password: SecretStr | None = Field(default=None, description="Stored encrypted; never returned")
+
+    _onvif = field_validator("onvif_url")(check_onvif_url)
 
     @field_validator("gb_id")
     @classmethod
@@ -164,9 +190,12 @@ class DevicePatch(_Strict):
     host: str | None = Field(default=None, max_length=255)
     port: int | None = Field(default=None, ge=1, le=65535)
     stream_url: str | None = Field(default=None, max_length=1000)
+    onvif_url: str | None = Field(default=None, max_length=1000, description=ONVIF_URL_HELP)
     username: str | None = Field(default=None, max_length=200)
     password: SecretStr | None = None
     enabled: bool | None = None
+
+    _onvif = field_validator("onvif_url")(check_onvif_url)
 
 
 class Device(BaseModel):
@@ -181,6 +210,7 @@ class Device(BaseModel):
     host: str | None
     port: int | None
     stream_url: str | None
+    onvif_url: str | None
     username: str | None
     has_password: bool
     enabled: bool

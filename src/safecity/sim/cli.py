@@ -147,6 +147,51 @@ async def _serve_cameras(server: CameraServer, duration: float | None) -> None:
     )
 
 
+@app.command("onvif")
+def onvif_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (HTTP, RTSP, WS-Discovery)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="HTTP port of camera 1, +1 per camera (0: any)")
+    ] = 8000,
+    count: Annotated[int, typer.Option(min=1, max=1000, help="Number of cameras")] = 1,
+    rtsp_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="RTSP port of the main streams (0: any)")
+    ] = 8554,
+    username: Annotated[str, typer.Option(help="ONVIF user of every camera")] = "admin",
+    password: Annotated[str, typer.Option(help="ONVIF password of every camera")] = "admin",  # noqa: S107 - a simulator's factory default
+    discovery_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="WS-Discovery UDP port (3702: multicast)")
+    ] = 3702,
+    events_every: Annotated[
+        float | None, typer.Option(min=0.1, help="Raise motion/tamper events this often (s)")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0.0, help="Seconds to serve (omit: until Ctrl-C)")
+    ] = None,
+) -> None:
+    """Serve N ONVIF cameras (device, media, PTZ, events; WS-Discovery), each with a main and a
+    sub-stream from simulated RTSP cameras, and print their addresses."""
+    from safecity.sim.onvif_serve import serve_onvif  # noqa: PLC0415 - loads PyAV and aiohttp
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve_onvif(
+                out,
+                host=host,
+                port=port,
+                count=count,
+                rtsp_port=rtsp_port,
+                username=username,
+                password=password,
+                discovery_port=discovery_port,
+                events_every=events_every,
+                duration=duration,
+            )
+        )
+
+
 def _key(*, encrypted: bool, key_hex: str | None, key_text: str | None) -> AesKey | None:
     if not encrypted:
         return None

@@ -75,6 +75,7 @@ class DeviceRow(Base):
     host: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int | None] = mapped_column(Integer)
     stream_url: Mapped[str | None] = mapped_column(String(1000))
+    onvif_url: Mapped[str | None] = mapped_column(String(1000))  # ONVIF device service
     username: Mapped[str | None] = mapped_column(String(200))
     secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted with the master key
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -15,6 +15,8 @@ from safecity.core.events import (
     AlarmChanged,
     AlarmRaised,
     CameraCameOnline,
+    CameraMotionDetected,
+    CameraTamperDetected,
     CameraWentOffline,
     DeviceChanged,
     Event,
@@ -70,6 +72,10 @@ SAMPLES: list[Event] = [
     ),
     CameraWentOffline(at=AT, org_path="/1/2/", camera_id=3, since=AT, reason="no packets"),
     CameraCameOnline(at=AT, org_path="/1/2/", camera_id=3),
+    CameraMotionDetected(
+        at=AT, org_path="/1/2/", camera_id=3, point_id=7, active=True, source="VideoSource_1"
+    ),
+    CameraTamperDetected(at=AT, org_path="/1/2/", camera_id=3, point_id=7, active=False),
     RecordingGapFound(at=AT, org_path="/1/2/", camera_id=3, start=AT, end=AT, cause="source_lost"),
     SegmentRecorded(
         at=AT,
@@ -311,6 +317,8 @@ def test_event_subject_names_the_change() -> None:
         "alarms.changed.acknowledged",
         "media.camera.offline",
         "media.camera.online",
+        "media.camera.motion",
+        "media.camera.tamper",
         "media.gap",
         "media.segment",
     ]

@@ -162,6 +162,20 @@ async def stream_devices(session: AsyncSession, kinds: Sequence[str]) -> Sequenc
     return (await session.scalars(query)).all()
 
 
+async def onvif_devices(session: AsyncSession, kinds: Sequence[str]) -> Sequence[DeviceRow]:
+    """Enabled devices of these kinds that name an ONVIF device service address, by id."""
+    query = (
+        select(DeviceRow)
+        .where(
+            DeviceRow.kind.in_(kinds),
+            DeviceRow.enabled.is_(True),
+            DeviceRow.onvif_url.is_not(None),
+        )
+        .order_by(DeviceRow.id)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def gb_ids_with_prefix(session: AsyncSession, prefix: str) -> list[str]:
     query = select(DeviceRow.gb_id).where(DeviceRow.gb_id.startswith(prefix, autoescape=True))
     return list((await session.scalars(query)).all())

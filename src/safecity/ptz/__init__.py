@@ -1,0 +1,1 @@
+"""Steering cameras: PTZ moves, stops and presets for a caller, checked and audited."""
