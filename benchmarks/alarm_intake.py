@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import multiprocessing
 import os
 import platform
@@ -44,19 +45,24 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Final
 
-from local_processes import free_port
+from local_processes import free_port, tree_cpu_s
 from safecity.alarms.account_models import AccountDraft
 from safecity.app import open_platform
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
+from safecity.event_loop import loop_factory
 from safecity.org.models import OrgUnitKind
 from safecity.protocols.dc09 import AesKey
 from safecity.settings import load_settings
+from safecity.sim.panel_load import LoadPlan, build_frames, run_load
 from safecity.sim.panels import PanelSpec, SimConfig, numbered_accounts, run_panels
+from safecity.store.repositories.spool import processed_up_to, spool_path
 from safecity.store.secretbox import SecretBox
 
 TEXT_KEY: Final = "BenchK3yAES128!!"  # 16 ASCII characters: both receivers can take it
 MAX_RATE: Final = 1e7  # "max": every panel's interval is far below one ACK round trip
+FRAMES_PER_PANEL_S: Final = 30  # pre-built frames per panel and second in a closed loop
+SEQUENCE_STRIDE: Final = 3000  # sequence numbers between runs: three runs of up to 3,000 frames
 
 PYSIA_SERVER: Final = textwrap.dedent(
     """
@@ -90,6 +96,12 @@ class Result:
     latencies: list[float]
     backlog: int | None = None  # stored but not yet processed into alarms when the load ended
     drain_s: float | None = None  # then how long until the processor had caught up
+    exhausted: int = 0  # panels that ran out of pre-built frames (the figure is then a floor)
+    cpu_s: float = 0.0  # the receiver process's CPU while the load ran
+
+    @property
+    def cpu_us_per_ack(self) -> float:
+        return 1e6 * self.cpu_s / self.acked if self.acked else float("nan")
 
     @property
     def rate(self) -> float:
@@ -182,26 +194,45 @@ def _generator(
     seconds: float,
     seed: int,
     encrypted: bool,
+    load: str,
     out: Connection,
 ) -> None:
     key = AesKey.from_text(TEXT_KEY) if encrypted else None
-    config = SimConfig(
-        host="127.0.0.1",
-        port=port,
-        rate=rate,
-        duration_s=seconds,
-        ack_timeout_s=5.0,
-        retries=0,
-        include_polls=False,
-        seed=seed,
-    )
-    report = asyncio.run(run_panels(config, [PanelSpec(a, key) for a in accounts]))
-    out.send((report.sent, report.acknowledged, report.elapsed_s, report.latencies))
+    specs = [PanelSpec(a, key) for a in accounts]
+    if load == "sim":
+        config = SimConfig(
+            host="127.0.0.1",
+            port=port,
+            rate=rate,
+            duration_s=seconds,
+            ack_timeout_s=5.0,
+            retries=0,
+            include_polls=False,
+            seed=seed,
+        )
+        out.send("started")
+        report = asyncio.run(run_panels(config, specs))
+        out.send((report.sent, report.acknowledged, report.elapsed_s, report.latencies, 0))
+        out.close()
+        return
+    closed = rate >= MAX_RATE
+    per_panel = FRAMES_PER_PANEL_S if closed else rate / len(specs)
+    count = min(9999, math.ceil(per_panel * seconds) + 5)
+    now = datetime.now(UTC)
+    # Each run against the same store needs frames it has not stored yet (equal ones would be
+    # taken for retransmissions): its own range of sequence numbers.
+    first = 1 + (seed // 100 * SEQUENCE_STRIDE) % 9999
+    frames = [build_frames(spec, count, now, seed, first) for spec in specs]
+    plan = LoadPlan("127.0.0.1", port, seconds, None if closed else rate, ack_timeout_s=5.0)
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        lean = runner.run(run_load(plan, frames, on_start=lambda: out.send("started")))
+    out.send((lean.sent, lean.acknowledged, lean.elapsed_s, lean.latencies, lean.exhausted))
     out.close()
 
 
 def _load(
     receiver: str,
+    pid: int,
     port: int,
     panels: int,
     offered: str,
@@ -209,6 +240,8 @@ def _load(
     generators: int,
     *,
     encrypted: bool,
+    load: str,
+    run: int,
 ) -> Result:
     accounts = numbered_accounts(panels)
     rate = MAX_RATE if offered == "max" else float(offered)
@@ -219,7 +252,16 @@ def _load(
         parent, child = context.Pipe(duplex=False)
         worker = context.Process(
             target=_generator,
-            args=(port, share, rate * len(share) / panels, seconds, index, encrypted, child),
+            args=(
+                port,
+                share,
+                rate * len(share) / panels,
+                seconds,
+                run * 100 + index,
+                encrypted,
+                load,
+                child,
+            ),
         )
         worker.start()
         pipes.append(parent)
@@ -228,27 +270,38 @@ def _load(
     elapsed = 0.0
     latencies: list[float] = []
     for parent in pipes:
-        s, a, e, lat = parent.recv()
-        sent, acked, elapsed = sent + s, acked + a, max(elapsed, e)
+        if parent.recv() != "started":
+            raise SystemExit("a load generator did not start")
+    cpu_before = tree_cpu_s(pid)
+    exhausted = 0
+    for parent in pipes:
+        s, a, e, lat, x = parent.recv()
+        sent, acked, elapsed, exhausted = sent + s, acked + a, max(elapsed, e), exhausted + x
         latencies.extend(lat)
+    cpu = tree_cpu_s(pid) - cpu_before
     for worker in workers:
         worker.join()
-    return Result(receiver, offered, sent, acked, elapsed, latencies)
+    return Result(
+        receiver, offered, sent, acked, elapsed, latencies, exhausted=exhausted, cpu_s=cpu
+    )
 
 
 def _stored(store: Path) -> int:
+    """Messages durably stored: copied into alarm_signals, or still in the inbox spool."""
     with sqlite3.connect(store) as db:
-        return int(db.execute("select count(*) from alarm_signals").fetchone()[0])
+        (copied,) = db.execute("select count(*) from alarm_signals").fetchone()
+    with sqlite3.connect(spool_path(str(store))) as spool:
+        (waiting,) = spool.execute(
+            "select count(*) from inbox where id > ?", (processed_up_to(str(store)),)
+        ).fetchone()
+    return int(copied) + int(waiting)
 
 
 def _backlog(store: Path) -> int:
-    """Inbox rows the alarm processor has not reached yet."""
-    with sqlite3.connect(store) as db:
-        (last,) = db.execute("select coalesce(max(id), 0) from alarm_signals").fetchone()
-        row = db.execute(
-            "select value from platform_settings where key = 'alarms.processed_signal_id'"
-        ).fetchone()
-    return int(last) - (int(row[0]) if row else 0)
+    """Spooled messages the alarm processor has not reached yet."""
+    with sqlite3.connect(spool_path(str(store))) as spool:
+        (last,) = spool.execute("select coalesce(max(id), 0) from inbox").fetchone()
+    return max(0, int(last) - processed_up_to(str(store)))
 
 
 def _drain(result: Result, store: Path, within_s: float = 120.0) -> None:
@@ -266,6 +319,12 @@ def main() -> None:
     parser.add_argument("--rates", default="max,5000,10000")
     parser.add_argument("--generators", type=int, default=2)
     parser.add_argument("--encrypted", action="store_true")
+    parser.add_argument(
+        "--load",
+        choices=["frames", "sim"],
+        default="frames",
+        help="frames: pre-built frames (sim.panel_load); sim: the full panel simulator",
+    )
     parser.add_argument("--only", choices=["safecity", "pysiaalarm"])
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
     args = parser.parse_args()
@@ -279,16 +338,19 @@ def main() -> None:
                 workdir, args.panels, encrypted=args.encrypted, profile=args.profile
             )
             try:
-                for offered in rates:
+                for run, offered in enumerate(rates):
                     results.append(
                         _load(
                             "safecity",
+                            process.pid,
                             port,
                             args.panels,
                             offered,
                             args.seconds,
                             args.generators,
                             encrypted=args.encrypted,
+                            load=args.load,
+                            run=run,
                         )
                     )
                     _drain(results[-1], store)
@@ -300,16 +362,19 @@ def main() -> None:
         if args.only in (None, "pysiaalarm"):
             process, port = _start_pysiaalarm(workdir, args.panels, encrypted=args.encrypted)
             try:
-                for offered in rates:
+                for run, offered in enumerate(rates):
                     results.append(
                         _load(
                             "pysiaalarm",
+                            process.pid,
                             port,
                             args.panels,
                             offered,
                             args.seconds,
                             args.generators,
                             encrypted=args.encrypted,
+                            load=args.load,
+                            run=run,
                         )
                     )
             finally:
@@ -322,21 +387,25 @@ def main() -> None:
     )
     print(
         f"# panels={args.panels} seconds={args.seconds} generators={args.generators} "
-        f"encrypted={args.encrypted}"
+        f"encrypted={args.encrypted} load={args.load}"
     )
     print(
         f"{'receiver':<11}{'offered/s':>10}{'sent':>9}{'acked':>9}{'acked/s':>9}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'backlog':>9}{'drain s':>9}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'CPU us/ack':>11}{'backlog':>9}{'drain s':>9}"
     )
     for r in results:
         backlog = "-" if r.backlog is None else str(r.backlog)
         drain = "-" if r.backlog is None else "> 120" if r.drain_s is None else f"{r.drain_s:.1f}"
         print(
             f"{r.receiver:<11}{r.offered:>10}{r.sent:>9}{r.acked:>9}{r.rate:>9.0f}"
-            f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}{backlog:>9}{drain:>9}"
+            f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}{r.cpu_us_per_ack:>11.1f}"
+            f"{backlog:>9}{drain:>9}"
         )
     if stored_note:
         print(f"# {stored_note}")
+    for r in results:
+        if r.exhausted:
+            print(f"# {r.receiver} {r.offered}: {r.exhausted} panels ran out of frames")
 
 
 if __name__ == "__main__":

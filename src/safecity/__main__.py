@@ -23,13 +23,16 @@ from safecity.app import Platform, configure_logging, open_platform, serve
 from safecity.cli_alarms import alarms_app
 from safecity.cli_evidence import evidence_app
 from safecity.cli_identity import cli_scope
+from safecity.cli_onvif import onvif_app
 from safecity.core.errors import SafecityError
 from safecity.core.scope import Department, Role
 from safecity.demo.cameras import camera_count, demo_clip, first_camera_id, point_cameras_at
 from safecity.demo.panels import demo_fleet, run_fleet
 from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, seed_demo_city
+from safecity.event_loop import loop_factory
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
+from safecity.receiver_process import ReceiverProcess
 from safecity.settings import Settings, load_settings
 from safecity.sim.cameras import CameraServer
 from safecity.sim.cli import app as sim_app
@@ -49,6 +52,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(onvif_app, name="onvif")
 
 err = Console(stderr=True)
 out = Console()
@@ -68,7 +72,8 @@ def _settings(config: Path | None) -> Settings:
 def _run(work: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine; print domain errors plainly and exit non-zero."""
     try:
-        return asyncio.run(work())  # type: ignore[arg-type]
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(work())  # type: ignore[arg-type]
     except SafecityError as exc:
         sys.stderr.write(f"error: {exc}\n")  # plain: no wrapping, so file:line stays whole
         raise typer.Exit(2) from exc
@@ -188,7 +193,7 @@ async def _serve_demo(
 
 
 async def _demo_panels(
-    receiver: Dc09Server, accounts: list[tuple[str, str | None]], rate: float
+    receiver: Dc09Server | ReceiverProcess, accounts: list[tuple[str, str | None]], rate: float
 ) -> None:
     await receiver.listening.wait()
     tcp, udp = receiver.tcp_address, receiver.udp_address

@@ -23,6 +23,9 @@ from safecity.access.signin import SignInService
 from safecity.access.tokens import TokenService
 from safecity.access.users import UserService
 from safecity.adapters.dc09 import AccountCache, Dc09Server, ListenOptions
+from safecity.adapters.onvif.relay import CameraEventRelay
+from safecity.adapters.rtsp.pull_loop import PullOptions, RtspPullLoop
+from safecity.adapters.rtsp.push_server import PushOptions, PushServer
 from safecity.alarms.account_import import AccountImporter
 from safecity.alarms.accounts import AccountService
 from safecity.alarms.context import AlarmContext
@@ -33,6 +36,7 @@ from safecity.alarms.service import AlarmService
 from safecity.alarms.supervision import Supervision
 from safecity.api.app import create_api
 from safecity.api.deps import Services
+from safecity.app_onvif import event_relay, ptz_service, stream_resolver
 from safecity.bus.memory import MemoryBus
 from safecity.bus.port import Subscription
 from safecity.core.clock import Clock, SystemClock
@@ -56,8 +60,12 @@ from safecity.org.models import DeviceKind
 from safecity.org.points import PointService
 from safecity.org.streams import CameraStreams
 from safecity.org.units import OrgUnitService
+from safecity.protocols.rtsp.transport import LowerTransport
+from safecity.receiver_process import ReceiverJob, ReceiverProcess
 from safecity.settings import LogSettings, MediaSettings, ReceiverSettings, Settings
-from safecity.store.db import Database
+from safecity.store.db import Database, sqlite_pragmas
+from safecity.store.repositories.inbox import InboxWriter, SessionInboxWriter, SpoolWriter
+from safecity.store.repositories.spool import open_spool, spool_path
 from safecity.store.secretbox import SecretBox
 
 
@@ -75,7 +83,7 @@ class Platform:
     supervision: Supervision
     intake: SignalIntake
     account_cache: AccountCache
-    receiver: Dc09Server | None
+    receiver: Dc09Server | ReceiverProcess | None
     streams: CameraStreams
     recordings: RecordingIndex
     recording: RecordingService | None
@@ -83,6 +91,8 @@ class Platform:
     evidence: EvidenceDesk
     alarm_clips: AlarmClips
     playback: PlaybackDesk
+    push: PushServer | None = None  # the RTSP push ingest point, when enabled
+    onvif_events: CameraEventRelay | None = None  # cameras' motion and tamper, to the bus
 
     def background_jobs(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """The loops `serve` runs beside the HTTP server until shutdown."""
@@ -97,6 +107,10 @@ class Platform:
         if self.recording is not None:
             jobs["media-recording"] = self._record
             jobs["media-alarm-clips"] = self.alarm_clips.run
+        if self.push is not None:
+            jobs["rtsp-push"] = self.push.serve
+        if self.onvif_events is not None:
+            jobs["onvif-events"] = self.onvif_events.run
         if self.retention is not None:
             retention, every = self.retention, self.settings.media.retention_check_s
             jobs["media-retention"] = lambda: retention.run(every)
@@ -190,23 +204,72 @@ def _media(
         read_timeout_s=settings.read_timeout_s,
         rtsp_transport=settings.rtsp_transport,
         backoff=Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s),
+        engine=settings.ingest_engine,
     )
-    return index, RecordingService(index, bus, clock, options, retention=retention), retention
+    pull = RtspPullLoop(
+        PullOptions(
+            transport=LowerTransport(settings.rtsp_transport.upper()),
+            open_timeout_s=settings.open_timeout_s,
+            read_timeout_s=settings.read_timeout_s,
+        )
+    )
+    recording = RecordingService(index, bus, clock, options, retention=retention, pull=pull)
+    return index, recording, retention
 
 
-def _receiver(
-    settings: ReceiverSettings, intake: SignalIntake, cache: AccountCache, clock: Clock
-) -> Dc09Server | None:
-    if not settings.enabled:
-        return None
-    options = ListenOptions(
+def _listen_options(settings: ReceiverSettings) -> ListenOptions:
+    return ListenOptions(
         host=settings.host,
         tcp_port=settings.tcp_port,
         udp_port=settings.udp_port,
         window_past=timedelta(seconds=settings.window_past_s),
         window_future=timedelta(seconds=settings.window_future_s),
     )
-    return Dc09Server(intake, cache.lookup, clock, options)
+
+
+def _receiver(
+    settings: Settings,
+    db: Database,
+    intake: SignalIntake,
+    cache: AccountCache,
+    clock: Clock,
+    processor: AlarmProcessor,
+    spool: str | None,
+) -> Dc09Server | ReceiverProcess | None:
+    """The DC-09 receiver in this process, or in one of its own (`receiver.own_process`); the
+    alarm processor gives way to whichever it is while panels wait for ACKs."""
+    config = settings.receiver
+    if not config.enabled:
+        return None
+    receiver: Dc09Server | ReceiverProcess
+    if config.own_process:
+        job = ReceiverJob(
+            listen=_listen_options(config),
+            store_url=settings.store.url,
+            store_path=db.sqlite_path,
+            spool=spool,
+            max_batch=config.max_batch,
+            log=settings.log,
+            priority=config.priority,
+        )
+        remote = ReceiverProcess(job, cache, processor.notify)
+        pressure: Callable[[], int] = lambda: remote.waiting  # noqa: E731 (a closure on remote)
+        receiver = remote
+    else:
+        receiver = Dc09Server(intake, cache.lookup, clock, _listen_options(config))
+        pressure = lambda: intake.waiting  # noqa: E731
+    processor.defer_to(pressure, above=config.defer_processing_above, max_s=config.max_defer_s)
+    return receiver
+
+
+def _push(settings: Settings) -> PushServer | None:
+    push = settings.push
+    if not push.enabled:
+        return None
+    options = PushOptions(
+        host=push.host, port=push.port, udp=push.udp, session_timeout_s=push.session_timeout_s
+    )
+    return PushServer(options)
 
 
 def configure_logging(settings: LogSettings) -> None:
@@ -240,6 +303,9 @@ async def open_platform(
     box = SecretBox(settings.security.master_key.get_secret_value())
     async with Database(settings.store.url, echo=settings.store.echo) as db:
         await db.migrate()
+        spool = spool_path(db.sqlite_path) if db.sqlite_path is not None else None
+        if spool is not None and db.sqlite_path is not None:
+            await asyncio.to_thread(open_spool, spool, db.sqlite_path, sqlite_pragmas)
         bus = MemoryBus()
         registry = RegistryContext(db=db, bus=bus, clock=clock, sealer=box)
         alarms = AlarmContext(db=db, bus=bus, clock=clock, sealer=box)
@@ -259,6 +325,7 @@ async def open_platform(
         devices = DeviceService(registry)
         cameras = _camera_lookup(devices)  # one lookup for live view, playback and evidence
         audit = AuditService(access)
+        streams = CameraStreams(registry, resolve=stream_resolver(settings.onvif))
         services = Services(
             units=OrgUnitService(registry),
             points=PointService(registry),
@@ -280,17 +347,18 @@ async def open_platform(
                 # a segment closes at the first keyframe after segment_s: allow two
                 PlaybackLimits(settle=timedelta(seconds=2 * settings.media.segment_s)),
             ),
+            ptz=ptz_service(settings.onvif, devices, streams, audit),
             bus=bus,
             page_size_max=settings.api.page_size_max,
         )
-        processor = AlarmProcessor(alarms)
-        intake = SignalIntake(
-            alarms, on_stored=processor.notify, max_batch=settings.receiver.max_batch
+        processor = AlarmProcessor(alarms, spool=spool)
+        inbox: InboxWriter = (
+            SpoolWriter(spool, db.sqlite_path, sqlite_pragmas)
+            if spool is not None and db.sqlite_path is not None
+            else SessionInboxWriter(db)
         )
-        processor.defer_to(
-            lambda: intake.waiting,
-            above=settings.receiver.defer_processing_above,
-            max_s=settings.receiver.max_defer_s,
+        intake = SignalIntake(
+            inbox, on_stored=processor.notify, max_batch=settings.receiver.max_batch
         )
         cache = AccountCache(services.alarm_accounts.receiver_keys)
         try:
@@ -307,8 +375,8 @@ async def open_platform(
                 supervision=Supervision(alarms),
                 intake=intake,
                 account_cache=cache,
-                receiver=_receiver(settings.receiver, intake, cache, clock),
-                streams=CameraStreams(registry),
+                receiver=_receiver(settings, db, intake, cache, clock, processor, spool),
+                streams=streams,
                 recordings=recordings,
                 recording=recording,
                 retention=retention,
@@ -320,6 +388,8 @@ async def open_platform(
                     cameras,
                 ),
                 playback=services.playback,
+                push=_push(settings),
+                onvif_events=event_relay(settings.onvif, streams, bus, clock),
                 alarm_clips=AlarmClips(
                     recordings,
                     bus,
@@ -333,6 +403,7 @@ async def open_platform(
         finally:
             services.live.close()
             await intake.aclose()
+            await inbox.aclose()
 
 
 async def serve(platform: Platform, *, on_ready: Callable[[str], None] | None = None) -> None:

@@ -89,6 +89,18 @@ class ReceiverSettings(_Section):
     max_defer_s: float = Field(
         default=1.0, ge=0.0, le=60.0, description="Longest one hold-back of inbox processing"
     )
+    own_process: bool = Field(
+        default=True,
+        description="Run the DC-09 listeners and the inbox writer in a process of their own, so "
+        "alarm processing and the API never delay an ACK",
+    )
+    priority: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Nice levels the receiver process runs above the platform (needs "
+        "CAP_SYS_NICE; without it a warning is logged and the receiver runs at normal priority)",
+    )
 
 
 class GroupQuotaSettings(_Section):
@@ -150,6 +162,11 @@ class MediaSettings(_Section):
     rtsp_transport: Literal["tcp", "udp"] = Field(
         default="tcp", description="RTSP: RTP interleaved on the TCP connection, or over UDP"
     )
+    ingest_engine: Literal["native", "pyav"] = Field(
+        default="native",
+        description="rtsp:// H.264/H.265 cameras: our own RTSP/RTP/fMP4 path on one thread "
+        "(native), or PyAV (libavformat) per camera; files and other codecs always use PyAV",
+    )
     open_timeout_s: float = Field(
         default=5.0, ge=0.1, le=120, description="Seconds to wait for a stream to open"
     )
@@ -162,6 +179,47 @@ class MediaSettings(_Section):
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> MediaSettings:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        return self
+
+
+class PushSettings(_Section):
+    enabled: bool = Field(
+        default=False, description="Run the RTSP push ingest point (publishers at /push/<name>)"
+    )
+    host: str = Field(default="127.0.0.1", description="Address the push RTSP server binds")
+    port: int = Field(default=8554, ge=0, le=65535, description="RTSP TCP port (0: a free one)")
+    udp: bool = Field(default=True, description="Offer RTP over UDP besides TCP interleaved")
+    session_timeout_s: float = Field(
+        default=60.0, ge=5, le=3600, description="Seconds a UDP session lives without a packet"
+    )
+
+
+class OnvifSettings(_Section):
+    events: bool = Field(
+        default=True,
+        description="Relay motion and tamper events of cameras with an onvif_url to the bus",
+    )
+    resolve_streams: bool = Field(
+        default=True,
+        description="Record a camera with an onvif_url but no stream_url from its first profile",
+    )
+    timeout_s: float = Field(
+        default=5.0, ge=0.5, le=60, description="Seconds to wait for one ONVIF request"
+    )
+    pull_timeout_s: float = Field(
+        default=10.0, ge=0.5, le=60, description="Seconds one event long poll (PullMessages) waits"
+    )
+    reconnect_min_s: float = Field(
+        default=1.0, ge=0.05, le=60, description="First wait before resubscribing to a camera"
+    )
+    reconnect_max_s: float = Field(
+        default=60.0, ge=0.1, le=3600, description="Longest wait between resubscription attempts"
+    )
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> OnvifSettings:
         if self.reconnect_min_s > self.reconnect_max_s:
             raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
         return self
@@ -187,6 +245,12 @@ class Settings(BaseSettings):
     )
     media: MediaSettings = Field(
         default_factory=MediaSettings, description="Recording, segment index and retention"
+    )
+    push: PushSettings = Field(
+        default_factory=PushSettings, description="RTSP push ingest point (ffmpeg -f rtsp)"
+    )
+    onvif: OnvifSettings = Field(
+        default_factory=OnvifSettings, description="ONVIF cameras: events, stream URIs, PTZ"
     )
     log: LogSettings = Field(default_factory=LogSettings, description="Structured logging")
 

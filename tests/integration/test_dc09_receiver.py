@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from safecity.adapters.dc09 import Dc09Server
 from safecity.alarms.account_models import AccountDraft
@@ -22,6 +23,7 @@ from safecity.protocols.dc09 import AesKey, Dc09Message, Dc09Panel, Token, forma
 from safecity.settings import load_settings
 from safecity.sim.panels import PanelSpec, SimConfig, demo_panels, run_panels
 from safecity.store.alarm_tables import AlarmRow, AlarmSignalRow
+from safecity.store.repositories.spool import spool_path
 from safecity.store.secretbox import SecretBox
 
 pytestmark = pytest.mark.slow
@@ -32,7 +34,7 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     settings = load_settings(
         None,
         store={"url": f"sqlite:///{tmp_path / 'arc.db'}"},
-        receiver={"host": "127.0.0.1", "tcp_port": 0, "udp_port": 0},
+        receiver={"host": "127.0.0.1", "tcp_port": 0, "udp_port": 0, "own_process": False},
         security={"master_key": SecretBox.new_key()},
         log={"level": "error"},
     )
@@ -50,7 +52,7 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
 
 
 def _receiver(platform: Platform) -> Dc09Server:
-    assert platform.receiver is not None
+    assert isinstance(platform.receiver, Dc09Server)  # in-process: own_process is off here
     return platform.receiver
 
 
@@ -62,6 +64,9 @@ def _ports(platform: Platform) -> tuple[int, int]:
 
 
 async def _signals(platform: Platform) -> list[AlarmSignalRow]:
+    """What reached `alarm_signals`: ACKed messages are in the spool first, then the processor
+    copies them (here at once rather than at its next wake-up)."""
+    await platform.alarm_processor.process_pending()
     async with platform.db.session() as session:
         return list((await session.scalars(select(AlarmSignalRow))).all())
 
@@ -207,8 +212,9 @@ async def test_nothing_is_sent_while_the_store_cannot_commit(platform: Platform)
     ((account, _),) = await _seed(platform, 1)
     frame = _burglary(_panel(account), 5, datetime.now(UTC))
     tcp, _ = _ports(platform)
-    async with platform.db.write() as session:  # the inbox is gone: every commit fails
-        await session.execute(text("ALTER TABLE alarm_signals RENAME TO alarm_signals_away"))
+    assert platform.db.sqlite_path is not None
+    spool = sqlite3.connect(spool_path(platform.db.sqlite_path), isolation_level=None)
+    spool.execute("ALTER TABLE inbox RENAME TO inbox_away")  # the inbox is gone: commits fail
 
     reader, writer = await asyncio.open_connection("127.0.0.1", tcp)
     writer.write(frame)
@@ -217,8 +223,8 @@ async def test_nothing_is_sent_while_the_store_cannot_commit(platform: Platform)
     writer.close()
     assert _receiver(platform).stats.unstored == 1
 
-    async with platform.db.write() as session:  # back again: the panel's retry is ACKed
-        await session.execute(text("ALTER TABLE alarm_signals_away RENAME TO alarm_signals"))
+    spool.execute("ALTER TABLE inbox_away RENAME TO inbox")  # back: the panel's retry is ACKed
+    spool.close()
     assert b'ACK"0005' in await _exchange(tcp, frame)
     assert len(await _signals(platform)) == 1
 

@@ -69,6 +69,7 @@ from safecity.store.alarm_tables import (
     AlarmZoneRow,
 )
 from safecity.store.repositories import alarms as repo
+from safecity.store.repositories.spool import take_signals
 from safecity.store.tables import SettingRow
 
 _log = structlog.get_logger(__name__)
@@ -169,8 +170,11 @@ class AlarmProcessor:
         poll_s: float = 1.0,
         linkage: LinkageRules | None = None,
         confirmation: ConfirmationRules | None = None,
+        spool: str | None = None,
     ) -> None:
+        """`spool`: the SQLite inbox spool's file (`store.repositories.spool`), if any."""
         self._ctx = ctx
+        self._spool = spool
         self._batch_size = batch_size
         self._poll_s = poll_s
         self._linkage = linkage or LinkageRules()
@@ -230,9 +234,13 @@ class AlarmProcessor:
         """Process up to one batch in one transaction; how many signals it took."""
         async with self._ctx.db.write() as session:
             after = await repo.cursor(session, lock=True)
-            signals = await repo.signals_after(session, after, size or self._batch_size)
-            if not signals:
+            taken = await take_signals(session, self._spool, after, size or self._batch_size)
+            if taken.last_id is None:
                 return 0
+            signals = taken.signals
+            if not signals:  # only retransmissions already processed: move past them
+                await repo.set_cursor(session, taken.last_id)
+                return taken.consumed
             decoded = {signal.id: _decoded(signal) for signal in signals}
             batch = await self._load(session, signals, decoded)
             for index, signal in enumerate(signals, start=1):
@@ -264,11 +272,11 @@ class AlarmProcessor:
                     batch.open_close_rows[account_id].value = json.dumps(state, sort_keys=True)
                 else:
                     session.add(repo.open_close_row(account_id, state))
-            await repo.set_cursor(session, signals[-1].id)
+            await repo.set_cursor(session, taken.last_id)
             events = await self._events(batch)
         for event in events:
             await self._ctx.bus.publish(event)
-        return len(signals)
+        return taken.consumed
 
     async def _load(
         self,

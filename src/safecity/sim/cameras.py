@@ -24,7 +24,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, cast
 
 import structlog
 
@@ -307,8 +307,8 @@ class _RtspConnection(asyncio.Protocol):
         self.rtsp: RtspServerConnection | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement the API without subclassing asyncio.Transport
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         server = self.server
         self.rtsp = RtspServerConnection(

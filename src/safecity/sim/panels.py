@@ -41,6 +41,7 @@ _log = structlog.get_logger(__name__)
 
 BACKOFF_FIRST_S: Final = 0.05
 BACKOFF_MAX_S: Final = 2.0
+CONNECT_MIN_S: Final = 1.0
 CLOCK_CORRECTION_MIN: Final = timedelta(seconds=2)  # a NAK's time has whole seconds
 READ_SIZE: Final = 4096
 
@@ -330,8 +331,10 @@ class _TcpLink:
                     raise TimeoutError
                 self.backoff = min(self.backoff * 2, BACKOFF_MAX_S)
                 await asyncio.sleep(pause)
+            # A backoff as long as the ACK timeout would leave no time to connect at all, and
+            # the panel would never come back: a connection attempt gets at least a second.
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(max(deadline, loop.time() + CONNECT_MIN_S)):
                     self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             except TimeoutError:
                 raise

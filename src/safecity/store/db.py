@@ -36,7 +36,8 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """Set on every SQLite connection: the engine's and any raw one (`store.repositories.inbox`)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before it returns, so an ACKed alarm survives a power cut too,
@@ -54,14 +55,22 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        database = make_url(self.url).database if self.is_sqlite else None
+        # The file behind a SQLite store (None in memory), for raw connections that share it.
+        self.sqlite_path = database if database and database != ":memory:" else None
         options: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        """Held by every SQLite writer of this process, raw connections included."""
+        return self._write_lock
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -35,12 +35,22 @@ class AccountCache:
         self._retry_s = retry_s
         self._keys: dict[str, AccountKey] = {}
         self.loaded = asyncio.Event()
+        self._changed = asyncio.Event()
 
     def lookup(self, account: str) -> AccountKey | None:
         return self._keys.get(account)
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def snapshot(self) -> dict[str, AccountKey]:
+        """Every key as last loaded: a new dict after each reload, never changed in place (a
+        receiver in another process is sent it whole)."""
+        return self._keys
+
+    async def changed(self) -> None:
+        """Return after the next reload."""
+        await self._changed.wait()
 
     async def refresh(self) -> None:
         """Reload every key; keep the old view if the store does not answer."""
@@ -50,6 +60,8 @@ class AccountCache:
             _log.warning("dc09.accounts.reload_failed", error=str(exc))
             return
         self.loaded.set()
+        self._changed.set()  # wake whoever waits, then re-arm for the next reload
+        self._changed = asyncio.Event()
 
     async def follow(self, bus: EventBus) -> None:
         """Load now, then reload after every account change (retrying a failed load) until

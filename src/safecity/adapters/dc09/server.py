@@ -1,8 +1,8 @@
 """SIA DC-09 listeners on TCP and UDP: bytes in, `Dc09Receiver` events out, ACK after storing.
 
 Every connection (and every UDP datagram) gets its own `Dc09Receiver`. A message is handed to the
-`SignalSink`; only when the sink returns (the row is committed) is the ACK written. If the sink
-raises `StoreUnavailable` nothing is written, so the panel retransmits later and the alarm is
+`SignalSink`; only when the sink calls back that the row is committed is the ACK written. If it
+reports `StoreUnavailable` nothing is written, so the panel retransmits later and the alarm is
 not lost. Rejected frames get the receiver's reply (DUH, NAK, or nothing for a broken frame) and
 a rate-limited warning naming the peer, the account and the reason.
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import structlog
 
@@ -38,10 +38,16 @@ _log = structlog.get_logger(__name__)
 
 
 class SignalSink(Protocol):
-    async def store(
-        self, message: Dc09Message, *, received_at: datetime, transport: str, peer: str
+    def submit(
+        self,
+        message: Dc09Message,
+        *,
+        received_at: datetime,
+        transport: str,
+        peer: str,
+        done: Callable[[StoreUnavailable | None], None],
     ) -> None:
-        """Return once `message` is durably stored; raise `StoreUnavailable` otherwise."""
+        """Store `message`; then call `done(None)`, or `done(error)` if it was not stored."""
         ...
 
 
@@ -83,7 +89,6 @@ class Dc09Server:
         self.warn_rejected = RateLimitedWarning("dc09.frame_rejected")
         self._tcp: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.connections: set[_TcpConnection] = set()
         self.listening = asyncio.Event()
 
@@ -129,9 +134,6 @@ class Dc09Server:
                 connection.abort()
         if self._udp is not None:
             self._udp.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._tcp is not None:
             await self._tcp.wait_closed()
 
@@ -143,29 +145,43 @@ class Dc09Server:
         finally:
             await asyncio.shield(self.close())
 
-    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def stored(
-        self, receiver: Dc09Receiver, event: MessageReceived, transport: str, peer: str
-    ) -> bytes | None:
-        """Store the message; the ACK to send, or None when it could not be stored."""
+    def store_then_ack(
+        self,
+        receiver: Dc09Receiver,
+        event: MessageReceived,
+        transport: str,
+        peer: str,
+        send: Callable[[bytes], None],
+        finished: Callable[[], None] | None = None,
+    ) -> None:
+        """Store the message; `send` its ACK once it is committed, nothing if it was not.
+        No task per message: the sink calls back when the group commit is done."""
         self.stats.messages += 1
-        try:
-            await self.sink.store(
-                event.message, received_at=self.clock.now(), transport=transport, peer=peer
-            )
-        except StoreUnavailable as exc:
-            self.stats.unstored += 1
-            _log.warning(
-                "dc09.not_stored", account=event.message.account, peer=peer, error=str(exc)
-            )
-            return None
-        self.stats.acked += 1
-        return receiver.ack(event, self.clock.now())
+
+        def done(error: StoreUnavailable | None) -> None:
+            try:
+                if error is not None:
+                    self.stats.unstored += 1
+                    _log.warning(
+                        "dc09.not_stored",
+                        account=event.message.account,
+                        peer=peer,
+                        error=str(error),
+                    )
+                else:
+                    self.stats.acked += 1
+                    send(receiver.ack(event, self.clock.now()))
+            finally:
+                if finished is not None:
+                    finished()
+
+        self.sink.submit(
+            event.message,
+            received_at=self.clock.now(),
+            transport=transport,
+            peer=peer,
+            done=done,
+        )
 
     def rejected(self, event: FrameRejected, peer: str) -> None:
         self.stats.rejected[event.reason] += 1
@@ -193,8 +209,8 @@ class _TcpConnection(asyncio.Protocol):
         self.tail: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement the API without subclassing asyncio.Transport
+        self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self.server.connections.add(self)
@@ -213,23 +229,20 @@ class _TcpConnection(asyncio.Protocol):
                 if self.in_flight >= self.server.options.max_in_flight and not self.paused:
                     self.paused = True
                     self._transport().pause_reading()
-                self.server.spawn(self._store_then_ack(event))
+                self.server.store_then_ack(
+                    self.receiver, event, "tcp", self.peer, self._write, self._settled
+                )
             else:
                 self.server.rejected(event, self.peer)
                 if event.reply is not None:
                     self._write(event.reply)
 
-    async def _store_then_ack(self, event: MessageReceived) -> None:
-        try:
-            reply = await self.server.stored(self.receiver, event, "tcp", self.peer)
-            if reply is not None:
-                self._write(reply)
-        finally:
-            self.in_flight -= 1
-            if self.paused and self.in_flight < self.server.options.max_in_flight // 2:
-                self.paused = False
-                if not self._transport().is_closing():
-                    self._transport().resume_reading()
+    def _settled(self) -> None:
+        self.in_flight -= 1
+        if self.paused and self.in_flight < self.server.options.max_in_flight // 2:
+            self.paused = False
+            if not self._transport().is_closing():
+                self._transport().resume_reading()
 
     def _write(self, data: bytes) -> None:
         transport = self._transport()
@@ -257,23 +270,14 @@ class _UdpEndpoint(asyncio.DatagramProtocol):
         receiver = self.server.receiver()
         for event in receiver.receive_data(data, self.server.clock.now()):
             if isinstance(event, MessageReceived):
-                self.server.spawn(self._store_then_ack(receiver, event, addr, peer))
+                self.server.store_then_ack(
+                    receiver, event, "udp", peer, lambda data: self._send(data, addr)
+                )
             else:
                 self.server.rejected(event, peer)
                 if event.reply is not None:
                     self._send(event.reply, addr)
         # Bytes after the last whole frame are dropped: a datagram never continues in the next.
-
-    async def _store_then_ack(
-        self,
-        receiver: Dc09Receiver,
-        event: MessageReceived,
-        addr: tuple[str | object, int],
-        peer: str,
-    ) -> None:
-        reply = await self.server.stored(receiver, event, "udp", peer)
-        if reply is not None:
-            self._send(reply, addr)
 
     def _send(self, data: bytes, addr: tuple[str | object, int]) -> None:
         if self.transport is not None and not self.transport.is_closing():
