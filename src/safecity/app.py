@@ -38,7 +38,7 @@ from safecity.api.app import create_api
 from safecity.api.deps import Services
 from safecity.app_onvif import event_relay, ptz_service, stream_resolver
 from safecity.bus.memory import MemoryBus
-from safecity.bus.port import Subscription
+from safecity.bus.port import settled_change
 from safecity.core.clock import Clock, SystemClock
 from safecity.core.errors import NotFound
 from safecity.core.scope import Scope
@@ -128,7 +128,7 @@ class Platform:
                 feeds = [CameraFeed(s.device_id, s.url, s.org_path) for s in sources]
                 recording = asyncio.create_task(self.recording.run(feeds), name="recording")
                 try:
-                    await _next_change(changes)
+                    await settled_change(changes)
                 finally:
                     recording.cancel()
                     await asyncio.gather(recording, return_exceptions=True)
@@ -141,21 +141,6 @@ class Platform:
         assert self.receiver is not None
         await self.account_cache.loaded.wait()
         await self.receiver.serve()
-
-
-async def _next_change(changes: Subscription, quiet_s: float = 1.0) -> None:
-    """Return after a change and `quiet_s` without another."""
-    async for delivery in changes:
-        await changes.ack(delivery)
-        break
-    while True:
-        try:
-            async with asyncio.timeout(quiet_s):
-                async for delivery in changes:
-                    await changes.ack(delivery)
-                    break
-        except TimeoutError:
-            return
 
 
 def _camera_lookup(devices: DeviceService) -> CameraLookup:

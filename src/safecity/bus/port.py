@@ -8,6 +8,7 @@ tokens; patterns use `*` for one token and `>` for the rest, as NATS does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -60,3 +61,19 @@ def subject_matches(pattern: str, subject: str) -> bool:
         if token not in ("*", s_tokens[index]):
             return False
     return len(p_tokens) == len(s_tokens)
+
+
+async def settled_change(changes: Subscription, quiet_s: float = 1.0) -> None:
+    """Return after the next event on `changes` and then `quiet_s` without another (a bulk
+    import restarts what follows the registry once, not once per row)."""
+    async for delivery in changes:
+        await changes.ack(delivery)
+        break
+    while True:
+        try:
+            async with asyncio.timeout(quiet_s):
+                async for delivery in changes:
+                    await changes.ack(delivery)
+                    break
+        except TimeoutError:
+            return

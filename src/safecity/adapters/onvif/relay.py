@@ -28,7 +28,7 @@ import structlog
 from safecity.adapters.onvif import events as camera_events
 from safecity.adapters.onvif.camera import OnvifCamera
 from safecity.adapters.onvif.listener import DEFAULT_BACKOFF, OnvifEventListener
-from safecity.bus.port import EventBus, Subscription
+from safecity.bus.port import EventBus, settled_change
 from safecity.core import events
 from safecity.core.backoff import Backoff
 from safecity.core.clock import Clock, SystemClock
@@ -121,7 +121,7 @@ class CameraEventRelay:
                 targets = await self.targets()
                 listening = asyncio.create_task(self._listen_all(targets), name="onvif-events")
                 try:
-                    await _next_change(changes, self.options.quiet_s)
+                    await settled_change(changes, self.options.quiet_s)
                 finally:
                     listening.cancel()
                     await asyncio.gather(listening, return_exceptions=True)
@@ -162,18 +162,3 @@ class CameraEventRelay:
             )
         except Exception:  # noqa: BLE001 (one camera's failure must not stop the others)
             _log.exception("onvif_events_failed", camera=target.camera_id)
-
-
-async def _next_change(changes: Subscription, quiet_s: float) -> None:
-    """Return after a device change and `quiet_s` without another."""
-    async for delivery in changes:
-        await changes.ack(delivery)
-        break
-    while True:
-        try:
-            async with asyncio.timeout(quiet_s):
-                async for delivery in changes:
-                    await changes.ack(delivery)
-                    break
-        except TimeoutError:
-            return
