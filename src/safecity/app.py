@@ -221,12 +221,14 @@ def _receiver(
     processor: AlarmProcessor,
     spool: str | None,
 ) -> Dc09Server | ReceiverProcess | None:
-    """The DC-09 receiver in this process, or in one of its own (`receiver.own_process`); the
-    alarm processor gives way to whichever it is while panels wait for ACKs."""
+    """The DC-09 receiver in this process, or in one of its own (`receiver.own_process`). In
+    this process, the alarm processor gives way to it while panels wait for ACKs (they share one
+    event loop); in its own, the receiver runs `receiver.priority` nice levels above us, the
+    kernel gives it the CPU it needs, and processing takes full batches without waiting (short
+    ones only add a transaction per few alarms, and the alarms reach the screen later)."""
     config = settings.receiver
     if not config.enabled:
         return None
-    receiver: Dc09Server | ReceiverProcess
     if config.own_process:
         job = ReceiverJob(
             listen=_listen_options(config),
@@ -237,14 +239,11 @@ def _receiver(
             log=settings.log,
             priority=config.priority,
         )
-        remote = ReceiverProcess(job, cache, processor.notify)
-        pressure: Callable[[], int] = lambda: remote.waiting  # noqa: E731 (a closure on remote)
-        receiver = remote
-    else:
-        receiver = Dc09Server(intake, cache.lookup, clock, _listen_options(config))
-        pressure = lambda: intake.waiting  # noqa: E731
-    processor.defer_to(pressure, above=config.defer_processing_above, max_s=config.max_defer_s)
-    return receiver
+        return ReceiverProcess(job, cache, processor.notify)
+    processor.defer_to(
+        lambda: intake.waiting, above=config.defer_processing_above, max_s=config.max_defer_s
+    )
+    return Dc09Server(intake, cache.lookup, clock, _listen_options(config))
 
 
 def _push(settings: Settings) -> PushServer | None:

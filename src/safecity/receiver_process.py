@@ -10,8 +10,9 @@ Between the two, over two one-way pipes (`add_reader` makes the end it watches n
 each side only ever reads from the end it watches and writes a blocking one): the platform sends
 the account keys at start and after every change (`("accounts", keys)`); the receiver sends
 `("listening", tcp, udp)` once its sockets are open and `("stored", waiting)` after each group
-commit, which wakes the alarm processor and tells it how many panels are still waiting for an
-ACK (it gives way above `receiver.defer_processing_above`); at most one such note per
+commit, which wakes the alarm processor and says how many panels are still waiting for an
+ACK (`ReceiverProcess.waiting`; processing does not give way to a receiver in its own process,
+the kernel's priorities do that, see `app._receiver`); at most one such note per
 `NOTE_EVERY_S`, so a busy platform can fall far behind reading them before the receiver would
 ever block on the pipe. The receiver dies with the platform (Linux: the parent-death signal;
 elsewhere: when the pipe closes); the platform starts a new one if it dies alone.

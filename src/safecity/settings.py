@@ -84,7 +84,8 @@ class ReceiverSettings(_Section):
         default=64,
         ge=0,
         le=100_000,
-        description="Alarms waiting for their ACK above which inbox processing gives way",
+        description="Alarms waiting for their ACK above which inbox processing gives way "
+        "(with `own_process: false`; a receiver in its own process has the kernel's priority)",
     )
     max_defer_s: float = Field(
         default=1.0, ge=0.0, le=60.0, description="Longest one hold-back of inbox processing"

@@ -132,6 +132,7 @@ class AccountImporter:
             for row, checked in zip(rows, accepted, strict=True):
                 session.add_all(zone_rows(row.id, checked.draft.zones))
             await session.flush()
+            await repo.touch_accounts(session)
         except IntegrityError as exc:  # a concurrent writer took a number after we checked
             raise Conflict(
                 "an account number in the file was taken while importing; nothing was imported"

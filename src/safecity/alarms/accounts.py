@@ -247,6 +247,7 @@ class AccountService:
             zones = zone_rows(row.id, draft.zones)
             session.add_all(zones)
             await session.flush()
+            await repo.touch_accounts(session)
             await record(
                 self._ctx,
                 session,
@@ -282,6 +283,7 @@ class AccountService:
                     "require_encryption needs key_hex or key_text", field="require_encryption"
                 )
             row.updated_at = self._ctx.clock.now()
+            await repo.touch_accounts(session)
             await record(
                 self._ctx,
                 session,
@@ -332,6 +334,7 @@ class AccountService:
             fresh = zone_rows(row.id, zones)
             session.add_all(fresh)
             row.updated_at = self._ctx.clock.now()
+            await repo.touch_accounts(session)
             await session.flush()
             await record(
                 self._ctx,
@@ -356,6 +359,7 @@ class AccountService:
                     f"alarm account {row.account} has alarms on record; disable it instead"
                 )
             await repo.delete_account(session, row.id)
+            await repo.touch_accounts(session)
             await record(
                 self._ctx,
                 session,

@@ -15,8 +15,8 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from safecity.alarms.account_snapshots import AccountFacts, ZoneFacts
 from safecity.core.geo import LatLon
-from safecity.store.alarm_tables import AlarmAccountRow, AlarmZoneRow
 from safecity.store.repositories import alarms as repo
 
 DEFAULT_RADIUS_M: Final = 300.0
@@ -43,8 +43,8 @@ async def nearest_cameras(
 
 async def cameras_for(
     session: AsyncSession,
-    account: AlarmAccountRow,
-    zone: AlarmZoneRow | None,
+    account: AccountFacts,
+    zone: ZoneFacts | None,
     rules: LinkageRules | None = None,
 ) -> list[int]:
     """The cameras for an alarm of `account` in `zone` (None: no zone, or an unknown one)."""
@@ -86,7 +86,7 @@ class LinkageCache:
             locations=await repo.point_locations(session, point_ids),
         )
 
-    async def cameras(self, account: AlarmAccountRow, zone: AlarmZoneRow | None) -> list[int]:
+    async def cameras(self, account: AccountFacts, zone: ZoneFacts | None) -> list[int]:
         if zone is not None and zone.camera_ids:
             return list(zone.camera_ids)
         point_id = account.point_id

@@ -27,15 +27,22 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from safecity.alarms.account_snapshots import (
+    AccountFacts,
+    AccountSnapshot,
+    AccountSnapshots,
+    ZoneFacts,
+    record_seen,
+)
 from safecity.alarms.alarm_events import SYSTEM, changed, raised
 from safecity.alarms.confirmation import (
     BURGLARY_CATEGORIES,
@@ -61,13 +68,7 @@ from safecity.protocols.dc09 import (
     parse_contact_id,
     parse_sia_data,
 )
-from safecity.store.alarm_tables import (
-    AlarmAccountRow,
-    AlarmActionRow,
-    AlarmRow,
-    AlarmSignalRow,
-    AlarmZoneRow,
-)
+from safecity.store.alarm_tables import AlarmActionRow, AlarmRow, AlarmSignalRow
 from safecity.store.repositories import alarms as repo
 from safecity.store.repositories.spool import take_signals
 from safecity.store.tables import SettingRow
@@ -116,7 +117,7 @@ def _format_of(token: str) -> str:
     return {CONTACT_ID_TOKEN: "contact_id", SIA_TOKEN: "sia"}.get(token.lstrip("*"), "unknown")
 
 
-def titles(signal: AlarmSignal, zone: AlarmZoneRow | None) -> tuple[str, str]:
+def titles(signal: AlarmSignal, zone: ZoneFacts | None) -> tuple[str, str]:
     """(English, Chinese) titles: the code's name, then where."""
     name_en, name_zh = signal.info.name_en, signal.info.name_zh
     if signal.zone is None:
@@ -143,10 +144,10 @@ class _Batch:
     """What one batch's transaction holds: the rows it loaded, made and changed."""
 
     session: AsyncSession
-    accounts: dict[str, AlarmAccountRow]
-    zones: dict[tuple[int, int], AlarmZoneRow]
+    accounts: dict[str, AccountSnapshot]
+    zones: Mapping[tuple[int, int], ZoneFacts]  # the snapshots' zones (every account loaded)
     unresolved: dict[int, list[AlarmRow]]
-    open_close: dict[int, dict[str, Any]]
+    open_close: dict[int, dict[str, Any]]  # the new states of the accounts that opened or closed
     open_close_rows: dict[int, SettingRow]
     linkage: LinkageCache
     created: list[AlarmRow] = field(default_factory=list)
@@ -157,6 +158,8 @@ class _Batch:
     )
     open_close_touched: set[int] = field(default_factory=set)
     skipped: int = 0
+    next_id: int | None = None  # SQLite: the id the next new alarm gets (see `_first_id`)
+    seen: dict[int, datetime] = field(default_factory=dict)  # account id: its latest message
 
 
 class AlarmProcessor:
@@ -180,6 +183,7 @@ class AlarmProcessor:
         self._linkage = linkage or LinkageRules()
         self._confirmation = confirmation or ConfirmationRules()
         self._wake = asyncio.Event()
+        self._snapshots = AccountSnapshots()
         self._pressure: Callable[[], int] = lambda: 0
         self._defer_above = 0
         self._max_defer_s = 0.0
@@ -272,6 +276,7 @@ class AlarmProcessor:
                     batch.open_close_rows[account_id].value = json.dumps(state, sort_keys=True)
                 else:
                     session.add(repo.open_close_row(account_id, state))
+            await record_seen(session, batch.seen)
             await repo.set_cursor(session, taken.last_id)
             events = await self._events(batch)
         for event in events:
@@ -284,19 +289,18 @@ class AlarmProcessor:
         signals: Sequence[AlarmSignalRow],
         decoded: dict[int, tuple[AlarmSignal, ...] | UnparsedSignal],
     ) -> _Batch:
-        accounts = await repo.accounts_by_number(session, {s.account for s in signals})
+        accounts = await self._snapshots.accounts(session, {s.account for s in signals})
         ids = [row.id for row in accounts.values()]
         unresolved: dict[int, list[AlarmRow]] = defaultdict(list)
         earliest = min(repo.utc(signal.received_at) for signal in signals)
         recent = earliest - timedelta(seconds=self._confirmation.window_s)
-        zones: set[tuple[int, int]] = set()
         restores: set[tuple[int, int | None, str]] = set()
         burglaries: set[int] = set()
+        opening_or_closing: set[int] = set()
         for signal in signals:
             items = decoded[signal.id]
             account = accounts.get(signal.account)
             if account is not None and not isinstance(items, UnparsedSignal):
-                zones.update((account.id, i.zone) for i in items if i.zone is not None)
                 restores.update(
                     (account.id, i.zone, str(i.info.category))
                     for i in items
@@ -307,6 +311,8 @@ class AlarmProcessor:
                     for i in items
                 ):
                     burglaries.add(account.id)
+                if any(str(i.info.category) == "open_close" for i in items):
+                    opening_or_closing.add(account.id)
         wanted = repo.Restorable(
             account_ids=ids,
             recent=recent,
@@ -316,21 +322,31 @@ class AlarmProcessor:
         )
         for row in await repo.unresolved_of_accounts(session, wanted):
             unresolved[row.account_id].append(row)
-            if row.zone is not None:
-                zones.add((row.account_id, row.zone))
-        open_close_rows = await repo.open_close_rows(session, ids)
+        # Only the rows to update: a new state replaces the old one whole, unread.
+        open_close_rows = await repo.open_close_rows(session, opening_or_closing)
         points = {row.point_id for row in accounts.values() if row.point_id is not None}
         return _Batch(
             session=session,
             accounts=accounts,
-            zones=await repo.zones_by_pair(session, zones),
+            zones=self._snapshots.zones,
             unresolved=unresolved,
-            open_close={
-                account_id: json.loads(row.value) for account_id, row in open_close_rows.items()
-            },
+            open_close={},
             open_close_rows=open_close_rows,
             linkage=await LinkageCache.load(session, self._linkage, points),
+            next_id=await self._first_id(session),
         )
+
+    async def _first_id(self, session: AsyncSession) -> int | None:
+        """On SQLite, the id of the batch's first new alarm, so that the flush inserts them all
+        with one `executemany`: given no ids, SQLAlchemy must insert SQLite rows one statement
+        at a time to learn each id (SQLite's RETURNING has no order to match rows by). The
+        transaction holds the process's write lock; a writer in another process would make our
+        first write fail (a stale snapshot), never reuse an id. PostgreSQL batches RETURNING."""
+        if not self._ctx.db.is_sqlite:
+            return None
+        with session.no_autoflush:
+            top = await session.scalar(select(func.max(AlarmRow.id)))
+        return (top or 0) + 1
 
     async def _events(self, batch: _Batch) -> list[Event]:
         events: list[Event] = []
@@ -363,8 +379,9 @@ class AlarmProcessor:
             )
             return
         received = repo.utc(signal.received_at)
-        if account.last_seen_at is None or received > repo.utc(account.last_seen_at):
-            account.last_seen_at = received
+        seen = batch.seen.get(account.id)
+        if seen is None or received > seen:
+            batch.seen[account.id] = received
         for row in list(batch.unresolved[account.id]):
             if is_communication_failure(row):
                 for restored, change in restore_communication(batch.session, row, received):
@@ -378,7 +395,7 @@ class AlarmProcessor:
             await self._signal(batch, account, signal, item, received)
 
     def _unparsed(
-        self, batch: _Batch, account: AlarmAccountRow, signal: AlarmSignalRow, at: datetime
+        self, batch: _Batch, account: AccountFacts, signal: AlarmSignalRow, at: datetime
     ) -> None:
         row = self._new_row(account, signal, at)
         row.format = _format_of(signal.token)
@@ -387,7 +404,7 @@ class AlarmProcessor:
         row.title_zh = f"无法解析的信号: {signal.token} {signal.data}"[:200]
         self._add(batch, row, None)
 
-    def _new_row(self, account: AlarmAccountRow, signal: AlarmSignalRow, at: datetime) -> AlarmRow:
+    def _new_row(self, account: AccountFacts, signal: AlarmSignalRow, at: datetime) -> AlarmRow:
         return AlarmRow(
             account_id=account.id,
             account=account.account,
@@ -412,6 +429,8 @@ class AlarmProcessor:
         )
 
     def _add(self, batch: _Batch, row: AlarmRow, zone_name: str | None) -> None:
+        if batch.next_id is not None:
+            row.id, batch.next_id = batch.next_id, batch.next_id + 1
         batch.session.add(row)
         batch.created.append(row)
         batch.zone_names[id(row)] = zone_name
@@ -420,7 +439,7 @@ class AlarmProcessor:
     async def _signal(
         self,
         batch: _Batch,
-        account: AlarmAccountRow,
+        account: AccountFacts,
         message: AlarmSignalRow,
         signal: AlarmSignal,
         at: datetime,
@@ -468,7 +487,7 @@ class AlarmProcessor:
     def _restore(
         self,
         batch: _Batch,
-        account: AlarmAccountRow,
+        account: AccountFacts,
         signal: AlarmSignal,
         category: str,
         at: datetime,
@@ -493,7 +512,7 @@ class AlarmProcessor:
                 batch.unresolved[account.id].remove(row)
 
     def _open_close(
-        self, batch: _Batch, account: AlarmAccountRow, signal: AlarmSignal, at: datetime
+        self, batch: _Batch, account: AccountFacts, signal: AlarmSignal, at: datetime
     ) -> None:
         if signal.qualifier is Qualifier.STATUS:
             return

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.alarms import schedule as hours
 from safecity.alarms.account_models import Schedule
+from safecity.alarms.account_snapshots import AccountFacts
 from safecity.alarms.alarm_events import SYSTEM, add_action, raised
 from safecity.alarms.context import AlarmContext
 from safecity.alarms.lifecycle import AlarmState, Disposition
@@ -53,7 +54,7 @@ TITLES: Final[dict[str, tuple[str, str]]] = {
 
 
 def internal_alarm(
-    account: AlarmAccountRow,
+    account: AccountFacts,
     *,
     source: str,
     code: str,
@@ -89,7 +90,7 @@ def internal_alarm(
     )
 
 
-def schedule_of(account: AlarmAccountRow) -> Schedule | None:
+def schedule_of(account: AccountFacts) -> Schedule | None:
     if not account.schedule:
         return None
     try:
@@ -120,7 +121,7 @@ def restore_communication(
     return changes
 
 
-def out_of_hours(account: AlarmAccountRow, at: datetime) -> AlarmRow | None:
+def out_of_hours(account: AccountFacts, at: datetime) -> AlarmRow | None:
     """The alarm for an opening at `at`, if the account's schedule says it is out of hours."""
     schedule = schedule_of(account)
     if schedule is None or not hours.opened_out_of_hours(schedule, at):

@@ -3,11 +3,14 @@ events out, each signal exactly once even across a crash."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from safecity.alarms.account_models import AccountPatch, ZoneDraft
 from safecity.alarms.processor import AlarmProcessor
 from safecity.alarms.supervision import Supervision
 from safecity.core.events import AlarmRaised
@@ -330,3 +333,46 @@ async def test_without_pressure_processing_does_not_wait(city: City, clock: Fake
 
     assert await processor.process_pending() == 1
     assert processor.deferred_s == 0
+
+
+async def test_one_processor_sees_account_changes_made_between_its_batches(
+    city: City, clock: FakeClock
+) -> None:
+    """It keeps accounts and zones between batches: a change through the account service (a
+    zone renamed, the point detached, the account disabled) must show in the very next batch."""
+    account = await seed_account(city, zones=[(3, "Front door", "door_contact", [])])
+    processor = AlarmProcessor(city.ctx)
+    scope = city.scope(city.futian)
+
+    async def alarm_after(change: Awaitable[object]) -> int:
+        await change  # at the account's own time (the clock stands still): only the version moves
+        await add_signal(city.db, account.account, "1130 01 003", received_at=clock.now())
+        return await processor.process_pending()
+
+    assert await alarm_after(asyncio.sleep(0)) == 1
+    zones = [ZoneDraft(number=3, name="Vault", detector="pir")]
+    assert await alarm_after(city.accounts.set_zones(scope, account.id, zones)) == 1
+    assert (
+        await alarm_after(city.accounts.update(scope, account.id, AccountPatch(clear_point=True)))
+        == 1
+    )
+    assert (
+        await alarm_after(city.accounts.update(scope, account.id, AccountPatch(enabled=False))) == 1
+    )
+
+    first, second, third = await alarms_of(city.db)
+    assert ("Front door" in first.title_en, first.cameras) == (True, [city.camera.id])
+    assert ("Vault" in second.title_en, second.cameras) == (True, [city.camera.id])
+    assert (third.point_id, third.cameras) == (None, [])
+
+
+async def test_last_seen_only_moves_forward(city: City, clock: FakeClock) -> None:
+    account = await seed_account(city)
+    later = clock.now()
+    await add_signal(city.db, account.account, "", token="NULL", received_at=later)
+    await add_signal(
+        city.db, account.account, "", token="NULL", received_at=later - timedelta(minutes=5)
+    )
+    processor = AlarmProcessor(city.ctx, batch_size=1)
+    assert await processor.process_pending() == 2
+    assert repo.utc((await account_row(city.db, account.id)).last_seen_at) == later  # type: ignore[arg-type]

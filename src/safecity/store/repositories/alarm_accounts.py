@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.store.alarm_tables import AlarmAccountRow, AlarmRow, AlarmZoneRow
 from safecity.store.repositories.org import in_subtree
-from safecity.store.tables import PointRow
+from safecity.store.tables import PointRow, SettingRow
+
+VERSION_KEY: Final = "alarms.accounts_version"
+
+
+async def accounts_version(session: AsyncSession) -> int:
+    """A number every change to accounts or zones moves (see `touch_accounts`)."""
+    row = await session.get(SettingRow, VERSION_KEY)
+    return 0 if row is None else int(row.value)
+
+
+async def touch_accounts(session: AsyncSession) -> None:
+    """Say, in the writer's transaction, that accounts or zones changed: the alarm processor
+    keeps snapshots of them until this moves (`alarms.account_snapshots`)."""
+    row = await session.get(SettingRow, VERSION_KEY, with_for_update=True)
+    if row is None:
+        session.add(SettingRow(key=VERSION_KEY, value="1"))
+    else:
+        row.value = str(int(row.value) + 1)
 
 
 async def account(session: AsyncSession, account_id: int) -> AlarmAccountRow | None:
