@@ -11,6 +11,8 @@ with a zone number no other alarm in the run has on that account, so every WebSo
 matched to its frame. The clock starts when the frame's last byte is handed to the kernel
 (`write` then `drain`) and stops when the operator's socket delivers the event: receive, store,
 ACK, inbox processing, alarm row, bus, WebSocket, all on one 2-core machine, sender included.
+The `ACK` line times the same frames to their ACK at the panel, to tell the receiver's part of
+the delay from the processing behind it.
 """
 
 from __future__ import annotations
@@ -85,14 +87,19 @@ async def _panel(
     count: int,
     sent_at: dict[tuple[str, int], float],
     start: float,
+    acked: list[float],
 ) -> None:
     loop = asyncio.get_running_loop()
     panel = Dc09Panel(account, key=None, rng=random.Random(account))
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    sequences: dict[int, float] = {}  # sequence number: when its frame was sent
 
     async def drain_acks() -> None:
-        while await reader.read(4096):
-            pass
+        while data := await reader.read(4096):
+            now = time.perf_counter()
+            for reply in panel.receive_data(data):
+                if reply.token is Token.ACK and (sent := sequences.pop(reply.sequence, None)):
+                    acked.append(now - sent)
 
     acks = asyncio.create_task(drain_acks())
     try:
@@ -100,17 +107,19 @@ async def _panel(
             due = start + (zone - 1) * interval
             if (delay := due - loop.time()) > 0:
                 await asyncio.sleep(delay)
-            _, frame = panel.message(Token.ADM_CID, f"1120 01 {zone:03d}", datetime.now(UTC))
+            message, frame = panel.message(Token.ADM_CID, f"1120 01 {zone:03d}", datetime.now(UTC))
             writer.write(frame)
             await writer.drain()
-            sent_at[(account, zone)] = time.perf_counter()
+            sent_at[(account, zone)] = sequences[message.sequence] = time.perf_counter()
     finally:
         await asyncio.sleep(1.0)  # let the last ACKs arrive before the connection closes
         writer.close()
         acks.cancel()
 
 
-async def _measure(args: argparse.Namespace, workdir: Path) -> tuple[list[float], int, int]:
+async def _measure(
+    args: argparse.Namespace, workdir: Path, acked: list[float]
+) -> tuple[list[float], int, int]:
     accounts = numbered_accounts(args.connections)
     per_account = min(ZONES, int(args.rate * args.seconds / len(accounts)))
     store = workdir / "arc.db"
@@ -158,7 +167,9 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> tuple[list[float]
             interval = len(accounts) / args.rate
             await asyncio.gather(
                 *(
-                    _panel(a, dc09_port, interval, per_account, sent_at, start + i / args.rate)
+                    _panel(
+                        a, dc09_port, interval, per_account, sent_at, start + i / args.rate, acked
+                    )
                     for i, a in enumerate(accounts)
                 )
             )
@@ -184,20 +195,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-screen-") as scratch:
-        latencies, sent, expected = asyncio.run(_measure(args, Path(scratch)))
+        acked: list[float] = []
+        latencies, sent, expected = asyncio.run(_measure(args, Path(scratch), acked))
     print(
         f"# alarm to screen, {datetime.now(UTC):%Y-%m-%d}, {platform.machine()} "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"# rate={args.rate}/s seconds={args.seconds} connections={args.connections}")
-    print(f"{'sent':>7}{'on screen':>11}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-    if not latencies:
-        print(f"{sent:>7}{0:>11}")
-        return
-    print(
-        f"{sent:>7}{len(latencies):>11}{_ms(latencies, 50):>9.1f}{_ms(latencies, 90):>9.1f}"
-        f"{_ms(latencies, 99):>9.1f}{max(latencies) * 1000:>9.1f}"
-    )
+    print(f"{'':>10}{'sent':>7}{'arrived':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    for label, values in (("ACK", acked), ("on screen", latencies)):
+        if not values:
+            print(f"{label:>10}{sent:>7}{0:>9}")
+            continue
+        print(
+            f"{label:>10}{sent:>7}{len(values):>9}{_ms(values, 50):>9.1f}{_ms(values, 90):>9.1f}"
+            f"{_ms(values, 99):>9.1f}{max(values) * 1000:>9.1f}"
+        )
     if len(latencies) < expected:
         print(f"# {expected - len(latencies)} alarms did not reach the screen within 30 s")
 

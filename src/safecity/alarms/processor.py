@@ -184,6 +184,7 @@ class AlarmProcessor:
         self._confirmation = confirmation or ConfirmationRules()
         self._wake = asyncio.Event()
         self._snapshots = AccountSnapshots()
+        self._legacy = True  # inbox rows may wait in `alarm_signals` itself (see take_signals)
         self._pressure: Callable[[], int] = lambda: 0
         self._defer_above = 0
         self._max_defer_s = 0.0
@@ -238,7 +239,10 @@ class AlarmProcessor:
         """Process up to one batch in one transaction; how many signals it took."""
         async with self._ctx.db.write() as session:
             after = await repo.cursor(session, lock=True)
-            taken = await take_signals(session, self._spool, after, size or self._batch_size)
+            taken = await take_signals(
+                session, self._spool, after, size or self._batch_size, legacy=self._legacy
+            )
+            self._legacy = taken.legacy
             if taken.last_id is None:
                 return 0
             signals = taken.signals

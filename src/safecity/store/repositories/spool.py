@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.core.errors import StoreUnavailable
@@ -142,41 +142,42 @@ def _row(values: Sequence[object]) -> AlarmSignalRow:
 @dataclass(frozen=True)
 class Taken:
     """One batch for the processor: the signals to process, and where its cursor goes (past
-    spooled duplicates too); `last_id` None when there was nothing."""
+    spooled duplicates too); `last_id` None when there was nothing. `legacy`: whether rows may
+    still wait in `alarm_signals` itself (pass it to the next call)."""
 
     signals: list[AlarmSignalRow]
     last_id: int | None
     consumed: int  # rows the cursor moves past, duplicates included
+    legacy: bool = True
 
 
 async def take_signals(
-    session: AsyncSession, spool: str | None, after_id: int, limit: int
+    session: AsyncSession, spool: str | None, after_id: int, limit: int, *, legacy: bool = True
 ) -> Taken:
     """The next signals past the cursor, inside the processor's transaction. Rows already in
-    `alarm_signals` come first (the PostgreSQL inbox; on SQLite, rows from before the spool);
-    then spooled rows, copied into `alarm_signals` here with their ids."""
-    stored = list(await alarms.signals_after(session, after_id, limit))
-    if stored or spool is None:
-        return Taken(stored, stored[-1].id if stored else None, len(stored))
+    `alarm_signals` come first (the PostgreSQL inbox; on SQLite, rows from before the spool,
+    looked for until none is left: `legacy`); then spooled rows, copied into `alarm_signals`
+    here with their ids, in one statement that skips those whose de-duplication key is there."""
+    if legacy or spool is None:
+        stored = list(await alarms.signals_after(session, after_id, limit))
+        if stored or spool is None:
+            return Taken(stored, stored[-1].id if stored else None, len(stored))
     try:
         spooled = await asyncio.to_thread(pending_after, spool, after_id, limit)
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"alarm spool did not answer: {exc}") from exc
     if not spooled:
-        return Taken([], None, 0)
-    known = set(
-        await session.scalars(
-            select(AlarmSignalRow.dedupe).where(
-                AlarmSignalRow.dedupe.in_([row.dedupe for row in spooled])
-            )
-        )
+        return Taken([], None, 0, legacy=False)
+    copy = (
+        sqlite_insert(AlarmSignalRow)
+        .on_conflict_do_nothing(index_elements=[AlarmSignalRow.dedupe])
+        .returning(AlarmSignalRow.id)
     )
-    fresh = [row for row in spooled if row.dedupe not in known]
-    if fresh:
-        await session.execute(
-            insert(AlarmSignalRow), [{c: getattr(row, c) for c in _FIELDS} for row in fresh]
-        )
-    return Taken(fresh, spooled[-1].id, len(spooled))
+    copied = set(
+        await session.scalars(copy, [{c: getattr(row, c) for c in _FIELDS} for row in spooled])
+    )
+    fresh = [row for row in spooled if row.id in copied]
+    return Taken(fresh, spooled[-1].id, len(spooled), legacy=False)
 
 
 _FIELDS: Final = tuple(name.strip() for name in COLUMNS.split(","))
