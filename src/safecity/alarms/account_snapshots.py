@@ -26,7 +26,8 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.store.alarm_tables import AlarmAccountRow, AlarmZoneRow
-from safecity.store.repositories.alarm_accounts import accounts_version
+from safecity.store.repositories.alarm_accounts import VERSION_KEY
+from safecity.store.tables import SettingRow
 
 CHUNK: Final = 500
 
@@ -135,11 +136,10 @@ class AccountSnapshots:
 
 
 async def _version(session: AsyncSession) -> tuple[object, ...]:
-    counted = select(func.count(), func.max(AlarmAccountRow.updated_at)).select_from(
-        AlarmAccountRow
-    )
-    count, latest = (await session.execute(counted)).one()
-    return (await accounts_version(session), count, latest)
+    """(the writers' version, the row count, the latest `updated_at`) in one query."""
+    bumped = select(SettingRow.value).where(SettingRow.key == VERSION_KEY).scalar_subquery()
+    query = select(bumped, func.count(), func.max(AlarmAccountRow.updated_at))
+    return tuple((await session.execute(query.select_from(AlarmAccountRow))).one())
 
 
 async def record_seen(session: AsyncSession, seen: dict[int, datetime]) -> None:

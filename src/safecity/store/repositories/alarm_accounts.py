@@ -15,12 +15,6 @@ from safecity.store.tables import PointRow, SettingRow
 VERSION_KEY: Final = "alarms.accounts_version"
 
 
-async def accounts_version(session: AsyncSession) -> int:
-    """A number every change to accounts or zones moves (see `touch_accounts`)."""
-    row = await session.get(SettingRow, VERSION_KEY)
-    return 0 if row is None else int(row.value)
-
-
 async def touch_accounts(session: AsyncSession) -> None:
     """Say, in the writer's transaction, that accounts or zones changed: the alarm processor
     keeps snapshots of them until this moves (`alarms.account_snapshots`)."""
