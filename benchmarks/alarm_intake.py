@@ -15,8 +15,9 @@ throughput ceiling); a number is an offered rate over the whole fleet. Latency i
 frame's first write to its ACK, measured by the panel. Only messages of alarm, trouble and
 opening/closing traffic (no NULL polls); `--encrypted` gives every account an AES-128 key.
 
-`backlog` is how many stored messages the alarm processor had not yet turned into alarms when
-the load stopped (under overload the receiver ACKs first and processing gives way, see
+`load us/msg` is the generators' CPU per message sent, what the receivers could not use of the
+two cores. `backlog` is how many stored messages the alarm processor had not yet turned into
+alarms when the load stopped (under overload the receiver ACKs first and processing gives way, see
 `AlarmProcessor.defer_to`), `drain s` how long it then took to catch up.
 
 Two cores run the receiver and the generators, so figures are lower than on a server: compare
@@ -98,6 +99,11 @@ class Result:
     drain_s: float | None = None  # then how long until the processor had caught up
     exhausted: int = 0  # panels that ran out of pre-built frames (the figure is then a floor)
     cpu_s: float = 0.0  # the receiver process's CPU while the load ran
+    load_cpu_s: float = 0.0  # the load generators' CPU over the same time
+
+    @property
+    def load_us_per_message(self) -> float:
+        return 1e6 * self.load_cpu_s / self.sent if self.sent else float("nan")
 
     @property
     def cpu_us_per_ack(self) -> float:
@@ -211,8 +217,10 @@ def _generator(
             seed=seed,
         )
         out.send("started")
+        began = time.process_time()
         report = asyncio.run(run_panels(config, specs))
-        out.send((report.sent, report.acknowledged, report.elapsed_s, report.latencies, 0))
+        used = time.process_time() - began
+        out.send((report.sent, report.acknowledged, report.elapsed_s, report.latencies, 0, used))
         out.close()
         return
     closed = rate >= MAX_RATE
@@ -224,9 +232,16 @@ def _generator(
     first = 1 + (seed // 100 * SEQUENCE_STRIDE) % 9999
     frames = [build_frames(spec, count, now, seed, first) for spec in specs]
     plan = LoadPlan("127.0.0.1", port, seconds, None if closed else rate, ack_timeout_s=5.0)
+    load_start = [0.0]
+
+    def started() -> None:
+        load_start[0] = time.process_time()
+        out.send("started")
+
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        lean = runner.run(run_load(plan, frames, on_start=lambda: out.send("started")))
-    out.send((lean.sent, lean.acknowledged, lean.elapsed_s, lean.latencies, lean.exhausted))
+        lean = runner.run(run_load(plan, frames, on_start=started))
+    used = time.process_time() - load_start[0]
+    out.send((lean.sent, lean.acknowledged, lean.elapsed_s, lean.latencies, lean.exhausted, used))
     out.close()
 
 
@@ -274,15 +289,25 @@ def _load(
             raise SystemExit("a load generator did not start")
     cpu_before = tree_cpu_s(pid)
     exhausted = 0
+    load_cpu = 0.0
     for parent in pipes:
-        s, a, e, lat, x = parent.recv()
+        s, a, e, lat, x, used = parent.recv()
         sent, acked, elapsed, exhausted = sent + s, acked + a, max(elapsed, e), exhausted + x
         latencies.extend(lat)
+        load_cpu += used
     cpu = tree_cpu_s(pid) - cpu_before
     for worker in workers:
         worker.join()
     return Result(
-        receiver, offered, sent, acked, elapsed, latencies, exhausted=exhausted, cpu_s=cpu
+        receiver,
+        offered,
+        sent,
+        acked,
+        elapsed,
+        latencies,
+        exhausted=exhausted,
+        cpu_s=cpu,
+        load_cpu_s=load_cpu,
     )
 
 
@@ -391,7 +416,8 @@ def main() -> None:
     )
     print(
         f"{'receiver':<11}{'offered/s':>10}{'sent':>9}{'acked':>9}{'acked/s':>9}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'CPU us/ack':>11}{'backlog':>9}{'drain s':>9}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'CPU us/ack':>11}{'load us/msg':>12}{'backlog':>9}"
+        f"{'drain s':>9}"
     )
     for r in results:
         backlog = "-" if r.backlog is None else str(r.backlog)
@@ -399,7 +425,7 @@ def main() -> None:
         print(
             f"{r.receiver:<11}{r.offered:>10}{r.sent:>9}{r.acked:>9}{r.rate:>9.0f}"
             f"{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}{r.cpu_us_per_ack:>11.1f}"
-            f"{backlog:>9}{drain:>9}"
+            f"{r.load_us_per_message:>12.1f}{backlog:>9}{drain:>9}"
         )
     if stored_note:
         print(f"# {stored_note}")
