@@ -7,7 +7,8 @@ its session at the clip's first keyframe and loops it for ever with continuous R
 sequence and RTP time its RTSP session chose. One scheduler task paces every session: it wakes
 at most every `TICK_S`, and each session due within the tick gets its due frames, stamped from
 the template (`stamp`) and written at once (TCP: one write per frame; UDP: one datagram per
-packet from our RTP port). RTCP from clients (UDP or interleaved) only keeps sessions alive.
+packet from our RTP port, `adapters.rtsp.rtp_sender`, as the push ingest point sends). RTCP
+from clients (UDP or interleaved) only keeps sessions alive.
 
 A TCP client that reads slower than we send stalls its own stream: once its write buffer holds
 more than `HIGH_WATER` octets we skip frames until it has drained and a keyframe comes round.
@@ -28,6 +29,7 @@ from typing import Final, Self, cast
 
 import structlog
 
+from safecity.adapters.rtsp.rtp_sender import Address, RtpSender
 from safecity.protocols.rtsp import (
     PlayStarted,
     PlayStopped,
@@ -47,7 +49,6 @@ IDLE_S: Final = 0.05
 MAX_LAG_S: Final = 2.0
 HIGH_WATER: Final = 1 << 21
 TIMEOUT_CHECK_S: Final = 1.0
-PORT_PAIR_TRIES: Final = 32
 
 
 @dataclass
@@ -104,19 +105,22 @@ class CameraServer:
         self.rng = rng or random.Random()  # noqa: S311 - SSRCs and session ids of a simulator
         self.stats = CameraStats()
         self.port = port
-        self.server_ports: tuple[int, int] | None = None
         self.connections: set[_RtspConnection] = set()
         self._sdp = clip.sdp(session_id=self.rng.getrandbits(32), address=host)
         self._paths = {f"/cam/{i}" for i in range(1, count + 1)}
         self._server: asyncio.Server | None = None
-        self._rtp: asyncio.DatagramTransport | None = None
-        self._rtcp: asyncio.DatagramTransport | None = None
+        self._sender = RtpSender(self._datagram)
         self._udp_peers: dict[tuple[str, int], tuple[_RtspConnection, str]] = {}
         self._heap: list[tuple[float, int, _Playback]] = []
         self._playbacks: dict[tuple[_RtspConnection, str], _Playback] = {}
         self._order = itertools.count()
         self._scheduler: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+
+    @property
+    def server_ports(self) -> tuple[int, int] | None:
+        """Our UDP RTP and RTCP ports (None: TCP only, or not started)."""
+        return self._sender.ports
 
     @property
     def urls(self) -> list[str]:
@@ -129,7 +133,7 @@ class CameraServer:
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
         if self.udp:
-            await self._open_udp()
+            await self._sender.open(self.host)
         self._server = await loop.create_server(
             lambda: _RtspConnection(self), self.host, self.requested_port
         )
@@ -152,33 +156,9 @@ class CameraServer:
             self._server.close()
         for connection in list(self.connections):
             connection.close()
-        for transport in (self._rtp, self._rtcp):
-            if transport is not None:
-                transport.close()
+        self._sender.close()
         if self._server is not None:
             await self._server.wait_closed()
-
-    async def _open_udp(self) -> None:
-        """An even RTP port and the odd RTCP port after it (RFC 3550 §11)."""
-        loop = asyncio.get_running_loop()
-        for _ in range(PORT_PAIR_TRIES):
-            rtp, _ = await loop.create_datagram_endpoint(
-                lambda: _RtcpSink(self), local_addr=(self.host, 0)
-            )
-            port = rtp.get_extra_info("sockname")[1]
-            if port % 2 == 0:
-                try:
-                    rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: _RtcpSink(self), local_addr=(self.host, port + 1)
-                    )
-                except OSError:
-                    pass
-                else:
-                    self._rtp, self._rtcp = rtp, rtcp
-                    self.server_ports = (port, port + 1)
-                    return
-            rtp.close()
-        raise OSError("no free even/odd UDP port pair for RTP and RTCP")
 
     # -- sessions
 
@@ -214,8 +194,9 @@ class CameraServer:
             for port in (playback.target.rtp_port, playback.target.rtcp_port):
                 self._udp_peers.pop((playback.target.host, port), None)
 
-    def rtcp_from(self, address: tuple[str, int]) -> None:
-        found = self._udp_peers.get((address[0], address[1]))
+    def _datagram(self, _data: bytes, address: Address) -> None:
+        """What clients send to our UDP ports (RTCP, NAT punches) keeps their session alive."""
+        found = self._udp_peers.get(address)
         if found is not None:
             connection, session = found
             connection.keep_alive(session)
@@ -268,12 +249,13 @@ class CameraServer:
         target = playback.target
         transport = playback.connection.transport
         if isinstance(target, TcpTarget):
-            if transport is None or transport.is_closing():
+            backlog = RtpSender.backlog(transport)
+            if backlog is None:
                 return
-            if transport.get_write_buffer_size() > HIGH_WATER:
+            if backlog > HIGH_WATER:
                 playback.waiting_for_keyframe = True
             if playback.waiting_for_keyframe:
-                if not frame.keyframe or transport.get_write_buffer_size() > HIGH_WATER // 4:
+                if not frame.keyframe or backlog > HIGH_WATER // 4:
                     self.stats.frames_skipped += 1
                     return
                 playback.waiting_for_keyframe = False
@@ -289,10 +271,8 @@ class CameraServer:
             assert transport is not None
             transport.write(buffer)
             self.stats.bytes_sent += len(buffer)
-        elif self._rtp is not None:
-            address = (target.host, target.rtp_port)
-            for packet in datagrams(frame, buffer):
-                self._rtp.sendto(packet, address)
+        elif self._sender.ports is not None:
+            self._sender.to_udp(target, datagrams(frame, buffer))
             self.stats.bytes_sent += len(buffer) - 4 * frame.packets
         self.stats.frames_sent += 1
         self.stats.packets_sent += frame.packets
@@ -358,18 +338,3 @@ class _RtspConnection(asyncio.Protocol):
                 self.server.stop(self, event.session)
             else:
                 _log.debug("rtsp_event", event=event)
-
-
-class _RtcpSink(asyncio.DatagramProtocol):
-    """Our RTP and RTCP UDP ports: what clients send there (RTCP, NAT punches) keeps alive."""
-
-    def __init__(self, server: CameraServer) -> None:
-        self.server = server
-
-    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:  # noqa: ARG002
-        host = addr[0]
-        self.server.rtcp_from((host.decode() if isinstance(host, bytes) else host, addr[1]))
-
-    def error_received(self, exc: Exception) -> None:
-        """ICMP port unreachable after a client left: its session lapses on its timeout."""
-        _log.debug("camera_udp_error", error=str(exc))

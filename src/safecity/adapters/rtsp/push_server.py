@@ -6,12 +6,13 @@ interleaved, one even/odd UDP port pair (RFC 3550 §11) for RTP and RTCP of ever
 Each connection runs `protocols.rtsp.relay.RtspRelayConnection`; this module keeps the shared
 state (which connection publishes which path, who reads it) and moves packets. A publisher's
 RTP and RTCP go unchanged to every reader of the path on the track it set up: interleaved on
-the reader's channels, or from our UDP ports to its client ports. A reader joining mid-stream
-gets the announced description (H.264/H.265 parameter sets are in its sprop attributes) and
-RTP-Info with the next sequence number and the last RTP time relayed. When the publisher
-leaves (TEARDOWN, connection lost, UDP timeout) each reader's connection is closed, so a
-recorder sees the stream end, records a gap and reconnects. A TCP reader that lets more than
-`HIGH_WATER` octets pile up unsent is too slow for live video and is disconnected the same way.
+the reader's channels, or from our UDP ports to its client ports (`rtp_sender`). A reader
+joining mid-stream gets the announced description (H.264/H.265 parameter sets are in its
+sprop attributes) and RTP-Info with the next sequence number and the last RTP time relayed.
+When the publisher leaves (TEARDOWN, connection lost, UDP timeout) each reader's connection is
+closed, so a recorder sees the stream end, records a gap and reconnects. A TCP reader that
+lets more than `HIGH_WATER` octets pile up unsent is too slow for live video and is
+disconnected the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Final, cast
 
 import structlog
 
+from safecity.adapters.rtsp.rtp_sender import Address, RtpSender
 from safecity.protocols.rtsp.publish import (
     Event,
     MediaReceived,
@@ -43,10 +45,7 @@ _log = structlog.get_logger(__name__)
 
 HIGH_WATER: Final = 4 << 20
 TIMEOUT_CHECK_S: Final = 1.0
-PORT_PAIR_TRIES: Final = 32
 _RTP_HEADER: Final = 12
-
-Address = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -89,13 +88,16 @@ class PushServer:
         self.listening = asyncio.Event()
         self.paths: dict[str, _Path] = {}
         self.connections: set[_Connection] = set()
-        self.server_ports: tuple[int, int] | None = None
+        self.sender = RtpSender(self.datagram)
         self._server: asyncio.Server | None = None
-        self._rtp: asyncio.DatagramTransport | None = None
-        self._rtcp: asyncio.DatagramTransport | None = None
         # UDP source address: a publisher's (path, track, rtcp, session), or a reader's session
         self._publishers: dict[Address, tuple[str, int, bool, str]] = {}
         self._readers: dict[Address, tuple[_Connection, str]] = {}
+
+    @property
+    def server_ports(self) -> tuple[int, int] | None:
+        """Our UDP RTP and RTCP ports (None: TCP only)."""
+        return self.sender.ports
 
     @property
     def port(self) -> int:
@@ -121,7 +123,7 @@ class PushServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         if self.options.udp:
-            await self._open_udp()
+            await self.sender.open(self.options.host)
         self._server = await loop.create_server(
             lambda: _Connection(self), self.options.host, self.options.port
         )
@@ -133,33 +135,9 @@ class PushServer:
             self._server.close()
         for connection in list(self.connections):
             connection.close()
-        for transport in (self._rtp, self._rtcp):
-            if transport is not None:
-                transport.close()
+        self.sender.close()
         if self._server is not None:
             await self._server.wait_closed()
-
-    async def _open_udp(self) -> None:
-        loop = asyncio.get_running_loop()
-        host = self.options.host
-        for _ in range(PORT_PAIR_TRIES):
-            rtp, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpPort(self), local_addr=(host, 0)
-            )
-            port = rtp.get_extra_info("sockname")[1]
-            if port % 2 == 0:
-                try:
-                    rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: _UdpPort(self), local_addr=(host, port + 1)
-                    )
-                except OSError:
-                    pass
-                else:
-                    self._rtp, self._rtcp = rtp, rtcp
-                    self.server_ports = (port, port + 1)
-                    return
-            rtp.close()
-        raise OSError("no free even/odd UDP port pair for RTP and RTCP")
 
     # -- what the connections see of the shared state
 
@@ -248,19 +226,16 @@ class PushServer:
                     continue
                 if isinstance(target, TcpTarget):
                     transport = connection.transport
-                    if transport is None or transport.is_closing():
+                    backlog = RtpSender.backlog(transport)
+                    if transport is None or backlog is None:
                         continue
-                    if transport.get_write_buffer_size() > HIGH_WATER:
+                    if backlog > HIGH_WATER:
                         slow.append(connection)
                         continue
                     channel = target.rtcp_channel if rtcp else target.rtp_channel
-                    transport.write(b"$" + bytes((channel,)) + len(data).to_bytes(2, "big"))
-                    transport.write(data)
+                    RtpSender.to_tcp(transport, channel, data)
                 else:
-                    sender = self._rtcp if rtcp else self._rtp
-                    if sender is not None:
-                        port = target.rtcp_port if rtcp else target.rtp_port
-                        sender.sendto(data, (target.host, port))
+                    self.sender.to_udp(target, (data,), rtcp=rtcp)
                 self.stats.packets_out += 1
         for connection in slow:
             self.stats.slow_readers += 1
@@ -338,16 +313,3 @@ class _Connection(asyncio.Protocol):
             self.transport.write(reply)
         for event in events:
             self.server.handle(self, event)
-
-
-class _UdpPort(asyncio.DatagramProtocol):
-    def __init__(self, server: PushServer) -> None:
-        self.server = server
-
-    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        host = addr[0].decode() if isinstance(addr[0], bytes) else addr[0]
-        self.server.datagram(data, (host, addr[1]))
-
-    def error_received(self, exc: Exception) -> None:
-        """ICMP port unreachable after a reader left: its session lapses on its timeout."""
-        _log.debug("push.udp_error", error=str(exc))

@@ -10,6 +10,7 @@ from safecity.protocols.rtsp.message import (
     RtspResponse,
     parse_message,
 )
+from safecity.protocols.rtsp.responder import RequestRefused
 from safecity.protocols.rtsp.sdp import (
     MediaDescription,
     SessionDescription,
@@ -20,7 +21,6 @@ from safecity.protocols.rtsp.sdp import (
 from safecity.protocols.rtsp.server import (
     PlayStarted,
     PlayStopped,
-    RequestRefused,
     RtcpReceived,
     RtspServerConnection,
     StopReason,

@@ -19,8 +19,9 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from safecity.protocols.rtsp.errors import RtspError
+from safecity.protocols.rtsp.responder import RequestRefused
 from safecity.protocols.rtsp.sdp import MediaDescription, SessionDescription
-from safecity.protocols.rtsp.server import RequestRefused, TcpTarget, UdpTarget
+from safecity.protocols.rtsp.server import TcpTarget, UdpTarget
 from safecity.protocols.rtsp.transport import LowerTransport, TransportSpec
 
 UNSUPPORTED_MEDIA_TYPE: Final = 415

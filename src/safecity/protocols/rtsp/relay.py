@@ -3,13 +3,13 @@
 and PLAY it (§10.2, §10.4, §10.5), as many as like, while it is recording. See `publish` for
 the events and the steps for each side.
 
-Sans-IO like `server.RtspServerConnection`: `receive_data(data, now)` gives back events and
-queues responses for `data_to_send()`; `handle_timeout(now)` expires UDP sessions after
-`next_deadline()`. Which paths are claimed and recording is shared between connections, so it
-comes from the adapter through `paths`; the adapter must act on `PathClaimed` before it feeds
-another connection, which its single event loop does. Interleaved RTP and RTCP of a recording
-session come out as `MediaReceived`; RTP over UDP never passes through here (the adapter calls
-`keep_alive` for it).
+Sans-IO like `server.RtspServerConnection`, and answering through the same `responder`:
+`receive_data(data, now)` gives back events and queues responses for `data_to_send()`;
+`handle_timeout(now)` expires UDP sessions after `next_deadline()`. Which paths are claimed
+and recording is shared between connections, so it comes from the adapter through `paths`;
+the adapter must act on `PathClaimed` before it feeds another connection, which its single
+event loop does. Interleaved RTP and RTCP of a recording session come out as `MediaReceived`;
+RTP over UDP never passes through here (the adapter calls `keep_alive` for it).
 
 A second publisher on a claimed path gets 455 Method Not Valid in This State (§11.3.6: the
 resource cannot process the request in its current state, with an Allow header): the path is
@@ -29,9 +29,7 @@ from enum import StrEnum
 from typing import Final
 
 from safecity.protocols.rtp.interleaved import InterleavedFrame
-from safecity.protocols.rtsp.errors import RtspError
-from safecity.protocols.rtsp.framing import RtspDecoder
-from safecity.protocols.rtsp.message import Headers, RtspRequest, RtspResponse
+from safecity.protocols.rtsp.message import Headers, RtspRequest
 from safecity.protocols.rtsp.publish import (
     EndReason,
     Event,
@@ -51,37 +49,20 @@ from safecity.protocols.rtsp.publish import (
     request_path,
     rtp_info,
 )
+from safecity.protocols.rtsp.responder import REASONS, Refusal, Reply, Responder
 from safecity.protocols.rtsp.sdp import SessionDescription
-from safecity.protocols.rtsp.server import REASONS, RequestRefused, TcpTarget, UdpTarget
+from safecity.protocols.rtsp.server import TcpTarget, UdpTarget
 from safecity.protocols.rtsp.transport import parse_transport_header
 
-METHODS: Final = (
-    "OPTIONS",
-    "DESCRIBE",
-    "ANNOUNCE",
-    "SETUP",
-    "PLAY",
-    "RECORD",
-    "TEARDOWN",
-    "GET_PARAMETER",
-)
 READ_METHODS: Final = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN", "GET_PARAMETER")
 _REASONS: Final = {**REASONS, 415: "Unsupported Media Type"}
 _NAME: Final = re.compile(r"[A-Za-z0-9._~-]{1,64}")
-_Reply = tuple[Headers, bytes, list[Event]]
+_Reply = Reply[Event]
 
 
 class Role(StrEnum):
     PUBLISH = "publish"
     READ = "read"
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, detail: str, headers: Headers = ()) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers
 
 
 @dataclass
@@ -119,35 +100,36 @@ class RtspRelayConnection:
         self.session_timeout = session_timeout
         self.server_name = server_name
         self.prefix = prefix
-        self.decoder = RtspDecoder()
         self.sessions: dict[str, _Session] = {}
         self.claims: dict[str, SessionDescription] = {}  # paths this connection announced
         self._channels: dict[int, tuple[_Session, int, bool]] = {}  # channel: session, track, rtcp
-        self._out = bytearray()
+        self.responder: Responder[_Session, Event] = Responder(
+            self.sessions,
+            {
+                "DESCRIBE": self._describe,
+                "ANNOUNCE": self._announce,
+                "SETUP": self._setup,
+                "PLAY": self._play,
+                "RECORD": self._record,
+                "TEARDOWN": self._teardown,
+            },
+            session_timeout=session_timeout,
+            server_name=server_name,
+            reasons=_REASONS,
+        )
+        self.decoder = self.responder.decoder
 
     @property
     def should_close(self) -> bool:
         """Framing is lost: send what is queued, then close the connection."""
-        return self.decoder.failed
+        return self.responder.should_close
 
     def data_to_send(self) -> bytes:
-        data = bytes(self._out)
-        self._out.clear()
-        return data
+        return self.responder.data_to_send()
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Events for every request, frame or error `data` completes; never raises."""
-        events: list[Event] = []
-        for item in self.decoder.feed(data):
-            if isinstance(item, InterleavedFrame):
-                if (media := self._interleaved(item, now)) is not None:
-                    events.append(media)
-            elif isinstance(item, RtspError):
-                self._respond(item.status, None)
-                events.append(RequestRefused(item.status, item.message))
-            elif isinstance(item, RtspRequest):
-                events += self._request(item, now)
-        return events
+        return self.responder.receive(data, now, self._interleaved)
 
     def keep_alive(self, session: str, now: float) -> None:
         """The peer showed it is alive out of band (RTP or RTCP over UDP from its address)."""
@@ -200,59 +182,7 @@ class RtspRelayConnection:
             return None  # a reader's RTCP, or packets before RECORD
         return MediaReceived(session.id, session.path, track, rtcp, frame.data)
 
-    def _request(self, request: RtspRequest, now: float) -> list[Event]:
-        cseq = request.cseq
-        if cseq is None:
-            self._respond(400, None)
-            return [RequestRefused(400, "no CSeq")]
-        if (required := request.header("Require")) is not None:
-            self._respond(551, cseq, (("Unsupported", required),))
-            return [RequestRefused(551, f"Require: {required}")]
-        handler = {
-            "OPTIONS": self._options,
-            "DESCRIBE": self._describe,
-            "ANNOUNCE": self._announce,
-            "SETUP": self._setup,
-            "PLAY": self._play,
-            "RECORD": self._record,
-            "TEARDOWN": self._teardown,
-            "GET_PARAMETER": self._get_parameter,
-        }.get(request.method)
-        if handler is None:
-            self._respond(501, cseq, (("Allow", ", ".join(METHODS)),))
-            return [RequestRefused(501, f"method {request.method}")]
-        try:
-            headers, body, events = handler(request, now)
-        except _Refusal as refusal:
-            self._respond(refusal.status, cseq, refusal.headers)
-            return [RequestRefused(refusal.status, refusal.detail)]
-        except RtspError as exc:
-            self._respond(exc.status, cseq)
-            return [RequestRefused(exc.status, exc.message)]
-        self._respond(200, cseq, headers, body)
-        return events
-
-    def _respond(
-        self, status: int, cseq: str | None, headers: Headers = (), body: bytes = b""
-    ) -> None:
-        first: Headers = (("CSeq", cseq),) if cseq is not None else ()
-        response = RtspResponse(
-            status=status,
-            reason=_REASONS.get(status, "Error"),
-            headers=(*first, ("Server", self.server_name), *headers),
-            body=body,
-        )
-        self._out += bytes(response)
-
-    # -- methods: each gives (headers, body, events) or raises _Refusal / RtspError
-
-    def _options(self, request: RtspRequest, now: float) -> _Reply:
-        self._touch(request, now, required=False)
-        return (("Public", ", ".join(METHODS)),), b"", []
-
-    def _get_parameter(self, request: RtspRequest, now: float) -> _Reply:
-        session = self._touch(request, now, required=False)
-        return self._session_header(session), b"", []
+    # -- methods: each gives (headers, body, events) or raises Refusal / RtspError
 
     def _announce(self, request: RtspRequest, now: float) -> _Reply:  # noqa: ARG002
         path = self._stream_path(request.uri)
@@ -262,7 +192,7 @@ class RtspRelayConnection:
             s.path == path and s.role is Role.PUBLISH for s in self.sessions.values()
         ):
             allow = (("Allow", ", ".join(READ_METHODS)),)
-            raise _Refusal(455, f"{path} already has a publisher", allow)
+            raise Refusal(455, f"{path} already has a publisher", allow)
         self.claims[path] = sdp
         return (), b"", [PathClaimed(path, sdp)]
 
@@ -276,20 +206,20 @@ class RtspRelayConnection:
     def _setup(self, request: RtspRequest, now: float) -> _Reply:
         transport_header = request.header("Transport")
         if transport_header is None:
-            raise _Refusal(461, "no Transport header")
+            raise Refusal(461, "no Transport header")
         offered = parse_transport_header(transport_header)
         record = any((spec.mode or "").strip('"').upper() == "RECORD" for spec in offered)
-        existing = self._touch(request, now, required=False)
+        existing = self.responder.touch(request, now, required=False)
         role = Role.PUBLISH if record else Role.READ
         path, track = self._publisher_track(request.uri) if record else self._reader_track(request)
         if existing is None and any(
             s.path == path and s.role is Role.PUBLISH is role for s in self.sessions.values()
         ):
-            raise _Refusal(455, "a second SETUP of this path needs its Session")
+            raise Refusal(455, "a second SETUP of this path needs its Session")
         if existing is not None and (existing.path != path or existing.role is not role):
-            raise _Refusal(459, "one path, one direction per session")
+            raise Refusal(459, "one path, one direction per session")
         if existing is not None and existing.active:
-            raise _Refusal(455, "SETUP while playing or recording")
+            raise Refusal(455, "SETUP while playing or recording")
         session = existing or self._new_session(path, role, now)
         if (old := session.tracks.pop(track, None)) is not None:
             self._forget_channels(old)
@@ -304,7 +234,7 @@ class RtspRelayConnection:
         if isinstance(target, TcpTarget):
             self._channels[target.rtp_channel] = (session, track, False)
             self._channels[target.rtcp_channel] = (session, track, True)
-        return (("Transport", str(answer)), *self._session_header(session)), b"", []
+        return (("Transport", str(answer)), *self.responder.session_header(session)), b"", []
 
     def _new_session(self, path: str, role: Role, now: float) -> _Session:
         session = _Session(f"{self.rng.getrandbits(64):016X}", path, role, now)
@@ -317,9 +247,9 @@ class RtspRelayConnection:
             if wanted == path or wanted.startswith(path + "/"):
                 track = publisher_track(sdp, path, uri)
                 if track is None:
-                    raise _Refusal(404, f"{wanted} is no stream of the announcement")
+                    raise Refusal(404, f"{wanted} is no stream of the announcement")
                 return path, track
-        raise _Refusal(455, "SETUP to record before ANNOUNCE")
+        raise Refusal(455, "SETUP to record before ANNOUNCE")
 
     def _reader_track(self, request: RtspRequest) -> tuple[str, int]:
         path, track = reader_track(request_path(request.uri))
@@ -328,7 +258,7 @@ class RtspRelayConnection:
         if track is None and len(status.sdp.media) == 1:
             track = 0
         if track is None or track >= len(status.sdp.media):
-            raise _Refusal(404, f"no such track of {path}")
+            raise Refusal(404, f"no such track of {path}")
         return path, track
 
     def _forget_channels(self, target: Target) -> None:
@@ -338,7 +268,7 @@ class RtspRelayConnection:
 
     def _play(self, request: RtspRequest, now: float) -> _Reply:
         session = self._active(request, now, Role.READ)
-        headers: Headers = (*self._session_header(session), ("Range", "npt=0.000-"))
+        headers: Headers = (*self.responder.session_header(session), ("Range", "npt=0.000-"))
         status = self._recording(session.path)
         tracks = tuple(sorted(session.tracks.items()))
         base, _ = reader_track(request.uri.rstrip("/"))
@@ -350,7 +280,7 @@ class RtspRelayConnection:
 
     def _record(self, request: RtspRequest, now: float) -> _Reply:
         session = self._active(request, now, Role.PUBLISH)
-        headers = self._session_header(session)
+        headers = self.responder.session_header(session)
         if session.active:
             return headers, b"", []
         session.active = True
@@ -359,45 +289,26 @@ class RtspRelayConnection:
 
     def _active(self, request: RtspRequest, now: float, role: Role) -> _Session:
         """The session PLAY or RECORD names, if it was set up in that direction."""
-        session = self._touch(request, now, required=True)
+        session = self.responder.touch(request, now, required=True)
         assert session is not None
         if session.role is not role:
-            raise _Refusal(455, f"{request.method} of a session set up to {session.role}")
+            raise Refusal(455, f"{request.method} of a session set up to {session.role}")
         return session
 
     def _teardown(self, request: RtspRequest, now: float) -> _Reply:
-        session = self._touch(request, now, required=True)
+        session = self.responder.touch(request, now, required=True)
         assert session is not None
         return (), b"", self._end(session, EndReason.TEARDOWN)
-
-    def _touch(self, request: RtspRequest, now: float, *, required: bool) -> _Session | None:
-        """The request's session, refreshed; 454 if it names an unknown one or none when
-        `required`."""
-        header = request.header("Session")
-        if header is None:
-            if required:
-                raise _Refusal(454, f"{request.method} without a Session")
-            return None
-        session = self.sessions.get(header.split(";", 1)[0].strip())
-        if session is None:
-            raise _Refusal(454, "unknown session")
-        session.last_seen = now
-        return session
-
-    def _session_header(self, session: _Session | None) -> Headers:
-        if session is None:
-            return ()
-        return (("Session", f"{session.id};timeout={round(self.session_timeout)}"),)
 
     def _stream_path(self, uri: str) -> str:
         path = request_path(uri)
         name = path.removeprefix(self.prefix)
         if name == path or not _NAME.fullmatch(name):
-            raise _Refusal(404, f"{path[:60]} is not {self.prefix}<name>")
+            raise Refusal(404, f"{path[:60]} is not {self.prefix}<name>")
         return path
 
     def _recording(self, path: str) -> PathStatus:
         status = self.paths(path)
         if status is None or not status.recording:
-            raise _Refusal(404, f"nothing is recording at {path}")
+            raise Refusal(404, f"nothing is recording at {path}")
         return status

@@ -3,7 +3,8 @@ timeout), §12.33 (RTP-Info), §A.1 (server state machine: Init, Ready, Playing)
 streams of one video track each.
 
 Sans-IO: `receive_data(data, now)` gives back events and queues responses for
-`data_to_send()`; `handle_timeout(now)` expires sessions after `next_deadline()`. The adapter
+`data_to_send()` (the checks, dispatch and replies every request gets are `responder`'s);
+`handle_timeout(now)` expires sessions after `next_deadline()`. The adapter
 does what the events say: `PlayStarted` means send RTP on the TCP channel or to the UDP
 address it names, starting with the sequence number and RTP time it gives (also announced in
 RTP-Info); `PlayStopped` means stop. RTP never passes through here; RTCP from the client on an
@@ -22,34 +23,17 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
 from urllib.parse import urlsplit
 
 from safecity.protocols.rtp.interleaved import InterleavedFrame
-from safecity.protocols.rtsp.errors import RtspError
-from safecity.protocols.rtsp.framing import RtspDecoder
-from safecity.protocols.rtsp.message import Headers, RtspRequest, RtspResponse
+from safecity.protocols.rtsp.message import Headers, RtspRequest
+from safecity.protocols.rtsp.responder import Refusal, Reply, RequestRefused, Responder
 from safecity.protocols.rtsp.sdp import TRACK_CONTROL
 from safecity.protocols.rtsp.transport import (
     LowerTransport,
     TransportSpec,
     parse_transport_header,
 )
-
-METHODS: Final = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN", "GET_PARAMETER")
-REASONS: Final = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    413: "Request Entity Too Large",
-    454: "Session Not Found",
-    455: "Method Not Valid in This State",
-    459: "Aggregate Operation Not Allowed",
-    461: "Unsupported Transport",
-    501: "Not Implemented",
-    505: "RTSP Version Not Supported",
-    551: "Option not supported",
-}
 
 
 @dataclass(frozen=True)
@@ -106,23 +90,8 @@ class RtcpReceived:
     data: bytes
 
 
-@dataclass(frozen=True)
-class RequestRefused:
-    """A request answered with an error status, or a message we could not read."""
-
-    status: int
-    detail: str
-
-
 Event = PlayStarted | PlayStopped | RtcpReceived | RequestRefused
-_Reply = tuple[Headers, bytes, list[Event]]
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+_Reply = Reply[Event]
 
 
 @dataclass
@@ -157,33 +126,31 @@ class RtspServerConnection:
         self.server_ports = server_ports  # our UDP RTP and RTCP ports; None: TCP only
         self.session_timeout = session_timeout
         self.server_name = server_name
-        self.decoder = RtspDecoder()
         self.sessions: dict[str, _Session] = {}
-        self._out = bytearray()
+        self.responder: Responder[_Session, Event] = Responder(
+            self.sessions,
+            {
+                "DESCRIBE": self._describe,
+                "SETUP": self._setup,
+                "PLAY": self._play,
+                "TEARDOWN": self._teardown,
+            },
+            session_timeout=session_timeout,
+            server_name=server_name,
+        )
+        self.decoder = self.responder.decoder
 
     @property
     def should_close(self) -> bool:
         """Framing is lost: send what is queued, then close the connection."""
-        return self.decoder.failed
+        return self.responder.should_close
 
     def data_to_send(self) -> bytes:
-        data = bytes(self._out)
-        self._out.clear()
-        return data
+        return self.responder.data_to_send()
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Events for every request, frame or error `data` completes; never raises."""
-        events: list[Event] = []
-        for item in self.decoder.feed(data):
-            if isinstance(item, InterleavedFrame):
-                events.append(self._interleaved(item, now))
-            elif isinstance(item, RtspError):
-                self._respond(item.status, None)
-                events.append(RequestRefused(item.status, item.message))
-            elif isinstance(item, RtspRequest):
-                events += self._request(item, now)
-            # a response (to nothing we asked) is ignored
-        return events
+        return self.responder.receive(data, now, self._interleaved)
 
     def keep_alive(self, session: str, now: float) -> None:
         """The client showed it is alive out of band (UDP RTCP from its address)."""
@@ -224,60 +191,13 @@ class RtspServerConnection:
                 return RtcpReceived(session.id, frame.data)
         return RtcpReceived(None, frame.data)
 
-    def _request(self, request: RtspRequest, now: float) -> list[Event]:
-        cseq = request.cseq
-        if cseq is None:
-            self._respond(400, None)
-            return [RequestRefused(400, "no CSeq")]
-        if (required := request.header("Require")) is not None:
-            self._respond(551, cseq, (("Unsupported", required),))
-            return [RequestRefused(551, f"Require: {required}")]
-        handler = {
-            "OPTIONS": self._options,
-            "DESCRIBE": self._describe,
-            "SETUP": self._setup,
-            "PLAY": self._play,
-            "TEARDOWN": self._teardown,
-            "GET_PARAMETER": self._get_parameter,
-        }.get(request.method)
-        if handler is None:
-            self._respond(501, cseq, (("Allow", ", ".join(METHODS)),))
-            return [RequestRefused(501, f"method {request.method}")]
-        try:
-            headers, body, events = handler(request, now)
-        except _Refusal as refusal:
-            self._respond(refusal.status, cseq)
-            return [RequestRefused(refusal.status, refusal.detail)]
-        self._respond(200, cseq, headers, body)
-        return events
-
-    def _respond(
-        self, status: int, cseq: str | None, headers: Headers = (), body: bytes = b""
-    ) -> None:
-        first: Headers = (("CSeq", cseq),) if cseq is not None else ()
-        response = RtspResponse(
-            status=status,
-            reason=REASONS.get(status, "Error"),
-            headers=(*first, ("Server", self.server_name), *headers),
-            body=body,
-        )
-        self._out += bytes(response)
-
-    # -- methods: each gives (headers, body, events) or raises _Refusal
-
-    def _options(self, request: RtspRequest, now: float) -> _Reply:
-        self._touch(request, now, required=False)
-        return (("Public", ", ".join(METHODS)),), b"", []
-
-    def _get_parameter(self, request: RtspRequest, now: float) -> _Reply:
-        session = self._touch(request, now, required=False)
-        return self._session_header(session), b"", []
+    # -- methods: each gives (headers, body, events) or raises Refusal
 
     def _describe(self, request: RtspRequest, now: float) -> _Reply:  # noqa: ARG002
         path = _stream_path(request.uri)
         offer = self.streams(path)
         if offer is None:
-            raise _Refusal(404, f"no stream at {path}")
+            raise Refusal(404, f"no stream at {path}")
         base = request.uri if request.uri.endswith("/") else request.uri + "/"
         headers: Headers = (("Content-Base", base), ("Content-Type", "application/sdp"))
         return headers, offer.sdp, []
@@ -285,19 +205,16 @@ class RtspServerConnection:
     def _setup(self, request: RtspRequest, now: float) -> _Reply:
         path = _stream_path(request.uri)
         if self.streams(path) is None:
-            raise _Refusal(404, f"no stream at {path}")
+            raise Refusal(404, f"no stream at {path}")
         transport_header = request.header("Transport")
         if transport_header is None:
-            raise _Refusal(461, "no Transport header")
-        try:
-            offered = parse_transport_header(transport_header)
-        except RtspError as exc:
-            raise _Refusal(exc.status, exc.message) from exc
-        existing = self._touch(request, now, required=False)
+            raise Refusal(461, "no Transport header")
+        offered = parse_transport_header(transport_header)  # RtspError: answered with its status
+        existing = self.responder.touch(request, now, required=False)
         if existing is not None and existing.path != path:
-            raise _Refusal(459, "one stream per session")
+            raise Refusal(459, "one stream per session")
         if existing is not None and existing.playing:
-            raise _Refusal(455, "SETUP while playing")
+            raise Refusal(455, "SETUP while playing")
         target, answer = self._choose(offered, existing)
         if existing is None:
             session_id = f"{self.rng.getrandbits(64):016X}"
@@ -316,7 +233,7 @@ class RtspServerConnection:
             session = existing
             session.target, session.control = target, request.uri
         answer = replace(answer, ssrc=session.ssrc)
-        headers = (("Transport", str(answer)), *self._session_header(session))
+        headers = (("Transport", str(answer)), *self.responder.session_header(session))
         return headers, b"", []
 
     def _choose(
@@ -343,7 +260,7 @@ class RtspServerConnection:
                 mode="PLAY",
             )
             return UdpTarget(self.peer_host, low, rtcp), answer
-        raise _Refusal(461, "no unicast RTP/AVP transport over UDP or TCP that we serve")
+        raise Refusal(461, "no unicast RTP/AVP transport over UDP or TCP that we serve")
 
     def _free_channels(self, existing: _Session | None) -> tuple[int, int]:
         used = {
@@ -356,9 +273,9 @@ class RtspServerConnection:
         return low, low + 1
 
     def _play(self, request: RtspRequest, now: float) -> _Reply:
-        session = self._touch(request, now, required=True)
+        session = self.responder.touch(request, now, required=True)
         assert session is not None
-        headers: Headers = (*self._session_header(session), ("Range", "npt=0.000-"))
+        headers: Headers = (*self.responder.session_header(session), ("Range", "npt=0.000-"))
         if session.playing:
             return headers, b"", []
         session.playing = True
@@ -374,28 +291,9 @@ class RtspServerConnection:
         return (*headers, ("RTP-Info", info)), b"", [started]
 
     def _teardown(self, request: RtspRequest, now: float) -> _Reply:
-        session = self._touch(request, now, required=True)
+        session = self.responder.touch(request, now, required=True)
         assert session is not None
         return (), b"", [self._end(session.id, StopReason.TEARDOWN)]
-
-    def _touch(self, request: RtspRequest, now: float, *, required: bool) -> _Session | None:
-        """The request's session, refreshed; 454 if it names an unknown one or none when
-        `required`."""
-        header = request.header("Session")
-        if header is None:
-            if required:
-                raise _Refusal(454, f"{request.method} without a Session")
-            return None
-        session = self.sessions.get(header.split(";", 1)[0].strip())
-        if session is None:
-            raise _Refusal(454, "unknown session")
-        session.last_seen = now
-        return session
-
-    def _session_header(self, session: _Session | None) -> Headers:
-        if session is None:
-            return ()
-        return (("Session", f"{session.id};timeout={round(self.session_timeout)}"),)
 
 
 def _stream_path(uri: str) -> str:
@@ -403,7 +301,7 @@ def _stream_path(uri: str) -> str:
     try:
         path = urlsplit(uri).path if "://" in uri else uri.split("?", 1)[0]
     except ValueError as exc:  # an unreadable authority, such as an unclosed [IPv6
-        raise _Refusal(400, f"request URI {uri[:60]!r}") from exc
+        raise Refusal(400, f"request URI {uri[:60]!r}") from exc
     path = path.rstrip("/")
     if path.endswith("/" + TRACK_CONTROL):
         path = path[: -len(TRACK_CONTROL) - 1]

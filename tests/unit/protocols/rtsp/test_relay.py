@@ -27,7 +27,8 @@ from safecity.protocols.rtsp.publish import (
     TrackPosition,
 )
 from safecity.protocols.rtsp.relay import RtspRelayConnection
-from safecity.protocols.rtsp.server import RequestRefused, TcpTarget, UdpTarget
+from safecity.protocols.rtsp.responder import RequestRefused
+from safecity.protocols.rtsp.server import TcpTarget, UdpTarget
 
 DATA: Final = Path(__file__).parents[3] / "data" / "rtsp"
 SEED: Final = 7
