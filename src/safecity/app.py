@@ -36,9 +36,8 @@ from safecity.alarms.service import AlarmService
 from safecity.alarms.supervision import Supervision
 from safecity.api.app import create_api
 from safecity.api.deps import Services
-from safecity.app_onvif import event_relay, ptz_service, stream_resolver
+from safecity.app_onvif import event_relay, ptz_service, recording_restart, stream_resolver
 from safecity.bus.memory import MemoryBus
-from safecity.bus.port import settled_change
 from safecity.core.clock import Clock, SystemClock
 from safecity.core.errors import NotFound
 from safecity.core.scope import Scope
@@ -119,7 +118,8 @@ class Platform:
     async def _record(self) -> None:
         """Record the registry's cameras; start over when a device changes (a camera added,
         removed, re-addressed or disabled), after a second's quiet so a bulk import restarts
-        the recorders once."""
+        the recorders once, or when an ONVIF camera left out because it did not answer gives
+        its stream at last (`app_onvif.recording_restart`)."""
         assert self.recording is not None
         changes = self.bus.subscribe("org.device.>")
         try:
@@ -127,8 +127,10 @@ class Platform:
                 sources = await self.streams.sources()
                 feeds = [CameraFeed(s.device_id, s.url, s.org_path) for s in sources]
                 recording = asyncio.create_task(self.recording.run(feeds), name="recording")
-                try:
-                    await settled_change(changes)
+                try:  # a device change, or a camera the job started without answers
+                    await recording_restart(
+                        changes, self.streams, self.bus, self.clock, self.settings.onvif
+                    )
                 finally:
                     recording.cancel()
                     await asyncio.gather(recording, return_exceptions=True)

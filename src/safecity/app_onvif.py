@@ -1,5 +1,6 @@
 """The composition root's ONVIF part: the registry's cameras with an `onvif_url` get their main
-stream resolved for the recorder, their motion and tamper events relayed to the bus, and PTZ.
+stream resolved for the recorder (asked again with backoff, and shown offline, while one does
+not answer), their motion and tamper events relayed to the bus, and PTZ.
 
 Like `app.py`, this module may import concrete implementations: it joins the ONVIF adapter to
 the registry (`org.streams`) and to the PTZ feature (`ptz`), which know nothing of each other.
@@ -7,9 +8,10 @@ the registry (`org.streams`) and to the PTZ feature (`ptz`), which know nothing 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
@@ -21,7 +23,7 @@ from safecity.adapters.onvif.relay import (
     RelayOptions,
     service_address,
 )
-from safecity.bus.port import EventBus
+from safecity.bus.port import EventBus, Subscription, settled_change
 from safecity.core.backoff import Backoff
 from safecity.core.clock import Clock
 from safecity.core.errors import (
@@ -33,10 +35,11 @@ from safecity.core.errors import (
     ProtocolError,
     RemoteProtocolError,
 )
+from safecity.core.events import CameraWentOffline
 from safecity.core.scope import Scope
 from safecity.org.devices import DeviceService
 from safecity.org.models import DeviceKind
-from safecity.org.streams import CameraStreams, OnvifDevice, StreamResolver
+from safecity.org.streams import CameraStream, CameraStreams, OnvifDevice, StreamResolver
 from safecity.ptz.models import PtzCamera, PtzMove, PtzPosition, PtzPreset
 from safecity.ptz.service import AuditTrail, PtzCameraLookup, PtzService
 from safecity.settings import OnvifSettings
@@ -44,6 +47,7 @@ from safecity.settings import OnvifSettings
 _log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT_S: Final = 5.0
+UNRESOLVED_REASON: Final = "its ONVIF service did not give a stream URI"
 
 
 def target_of(device: OnvifDevice) -> OnvifTarget:
@@ -85,8 +89,10 @@ def main_profile(profiles: Sequence[MediaProfile]) -> MediaProfile:
 class OnvifStreamResolver:
     """`resolve(device)`: the RTSP URI of a camera's first media profile, cached until the
     device changes (its address, credentials or anything else: the cache keys on its
-    revision). A camera that does not answer gives None this time, and is asked again at the
-    next resolution (the recorder's next restart)."""
+    revision). A camera that does not answer gives None this time, and is asked again by
+    `LateStreams`; one that refuses the credentials or has an unusable address raises
+    (`DeviceAuthFailed`, `ConfigError`): asking again cannot help before the device changes,
+    and retrying a refused password could lock the account."""
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
@@ -104,12 +110,108 @@ class OnvifStreamResolver:
             )
             async with camera:
                 uri = await camera.stream_uri(main_profile(await camera.profiles()).token)
-        except (ConfigError, DeviceUnavailable, DeviceAuthFailed, ProtocolError) as error:
+        except (DeviceUnavailable, ProtocolError) as error:
             _log.warning("onvif_stream_unresolved", camera=device.device_id, error=str(error))
             return None
+        except (ConfigError, DeviceAuthFailed) as error:
+            _log.warning("onvif_stream_refused", camera=device.device_id, error=str(error))
+            raise
         self._cache[device.device_id] = (key, uri)
         _log.info("onvif_stream_resolved", camera=device.device_id)
         return uri
+
+
+class LateSources(Protocol):
+    """What `LateStreams` needs of `org.streams.CameraStreams`."""
+
+    @property
+    def unresolved(self) -> Sequence[OnvifDevice]: ...
+
+    async def resolve(self, device: OnvifDevice) -> CameraStream | None: ...
+
+
+class LateStreams:
+    """The ONVIF-only cameras the recording job started without, because their ONVIF service
+    did not answer (`streams.unresolved` after its `sources()`). `resolved()` shows each
+    offline on the bus (`CameraWentOffline`, as the recorder shows a dead camera), asks them
+    again with capped exponential backoff and returns once one gives its stream URI: the job
+    then starts over with it. One that now refuses the credentials (or whose address cannot be
+    used) is not asked again; it waits for a device change, like the event relay's refused
+    cameras. With nothing to ask, `resolved()` never returns."""
+
+    def __init__(
+        self,
+        streams: LateSources,
+        bus: EventBus,
+        clock: Clock,
+        backoff: Backoff,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.streams = streams
+        self.bus = bus
+        self.clock = clock
+        self.backoff = backoff
+        self.sleep = sleep
+
+    async def resolved(self) -> None:
+        pending = list(self.streams.unresolved)
+        since = self.clock.now()
+        for device in pending:
+            offline = CameraWentOffline(
+                at=since,
+                org_path=device.org_path,
+                camera_id=device.device_id,
+                since=since,
+                reason=UNRESOLVED_REASON,
+            )
+            await self.bus.publish(offline)
+        failures = 0
+        while pending:
+            failures += 1
+            await self.sleep(self.backoff.delay(failures))
+            answers = await asyncio.gather(*(self._ask(device) for device in pending))
+            if any(answer is True for answer in answers):
+                return
+            pending = [d for d, answer in zip(pending, answers, strict=True) if answer is None]
+        await asyncio.Event().wait()  # nothing left to ask: only a device change helps
+
+    async def _ask(self, device: OnvifDevice) -> bool | None:
+        """True: it gave its stream; None: no answer yet; False: refused, do not ask again."""
+        try:
+            stream = await self.streams.resolve(device)
+        except (ConfigError, DeviceAuthFailed):
+            return False
+        if stream is None:
+            return None
+        _log.info("onvif_stream_resolved_late", camera=device.device_id)
+        return True
+
+
+async def recording_restart(
+    changes: Subscription,
+    streams: CameraStreams,
+    bus: EventBus,
+    clock: Clock,
+    settings: OnvifSettings,
+) -> None:
+    """What the recording job awaits before it starts over: a settled device change
+    (`settled_change(changes)`), or one of the cameras it started without giving its stream URI
+    at last (`LateStreams`, on `settings`' reconnect backoff)."""
+    backoff = Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s)
+    late = LateStreams(streams, bus, clock, backoff)
+    waits = [
+        asyncio.ensure_future(settled_change(changes)),
+        asyncio.ensure_future(late.resolved()),
+    ]
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in done:
+            wait.result()  # a failure of either is the job's
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
 
 def ptz_cameras(devices: DeviceService, streams: CameraStreams) -> PtzCameraLookup:

@@ -159,9 +159,21 @@ async def test_a_camera_without_a_stream_url_records_its_first_profiles_uri(
 async def test_an_unreachable_camera_is_left_out_of_the_sources_for_now(
     rig: OnvifPlatform,
 ) -> None:
-    await rig.register("device_in", rig.sims[0])
+    camera_id = await rig.register("device_in", rig.sims[0])
     await rig.sims[0].stop()
-    assert await rig.world.platform.streams.sources() == []
+    streams = rig.world.platform.streams
+    assert await streams.sources() == []
+    assert [device.device_id for device in streams.unresolved] == [camera_id]  # ask again
+
+
+async def test_a_camera_refusing_the_credentials_is_left_out_and_not_to_be_asked_again(
+    rig: OnvifPlatform,
+) -> None:
+    await rig.register("device_in", rig.sims[0], password="wrong")
+    streams = rig.world.platform.streams
+    assert await streams.sources() == []
+    assert streams.unresolved == ()  # asking again would only lock the account
+    assert rig.sims[0].stats.refused > 0
 
 
 async def test_the_cli_discovers_a_simulated_camera_and_lists_its_profiles(

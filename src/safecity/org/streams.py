@@ -3,7 +3,9 @@ devices, for the event listeners and PTZ.
 
 A camera is recorded when it is enabled and names a `stream_url`, or names an `onvif_url` and
 a resolver is given: then its main stream is the URI the camera gives for its first media
-profile (the resolver asks; `None` leaves the camera out this time). Its sealed credentials are
+profile (the resolver asks). One that does not answer is left out this time and listed in
+`unresolved`, for the recording job to ask again; one that refuses the credentials (or whose
+address cannot be used) is left out until the device changes. Its sealed credentials are
 opened here and put into the URL's user part (`rtsp://user:password@host/...`, percent-encoded)
 unless the URL carries its own; the result never leaves the process (the recorder redacts it in
 every error it reports). The platform reads these as itself, not for a user, so the read is not
@@ -13,12 +15,13 @@ audited per camera: what it records, who watches it and who steers it are.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from safecity.core.errors import ConfigError, DeviceAuthFailed
 from safecity.org.journal import RegistryContext
 from safecity.org.models import DeviceKind
 from safecity.store.repositories import org as repo
@@ -52,6 +55,8 @@ class OnvifDevice:
 
 
 StreamResolver = Callable[[OnvifDevice], Awaitable[str | None]]
+"""A camera's main stream URI; None when it did not answer (ask again later). Raises
+`DeviceAuthFailed` or `ConfigError` when asking again cannot help before the device changes."""
 
 
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
@@ -68,6 +73,13 @@ class CameraStreams:
     def __init__(self, ctx: RegistryContext, *, resolve: StreamResolver | None = None) -> None:
         self._ctx = ctx
         self._resolve = resolve
+        self._unresolved: tuple[OnvifDevice, ...] = ()
+
+    @property
+    def unresolved(self) -> tuple[OnvifDevice, ...]:
+        """The cameras the last `sources()` left out because their ONVIF service did not
+        answer, by id: worth asking again (`resolve`) without waiting for a device change."""
+        return self._unresolved
 
     async def sources(self) -> list[CameraStream]:
         """Every enabled camera with a stream URL (or one its ONVIF service gives), credentials
@@ -79,9 +91,29 @@ class CameraStreams:
         for row in rows:
             assert row.stream_url is not None  # the query asks for one
             sources.append(self._stream(row, row.stream_url))
+        unresolved: tuple[OnvifDevice, ...] = ()
         if self._resolve is not None:
-            sources += await self._resolved([r for r in onvif_rows if r.stream_url is None])
+            devices = [self._onvif(row) for row in onvif_rows if row.stream_url is None]
+            outcomes = await asyncio.gather(*(self._outcome(device) for device in devices))
+            sources += [stream for stream, _ in outcomes if stream is not None]
+            unresolved = tuple(d for d, (_, retry) in zip(devices, outcomes, strict=True) if retry)
+        self._unresolved = unresolved
         return sorted(sources, key=lambda source: source.device_id)
+
+    async def resolve(self, device: OnvifDevice) -> CameraStream | None:
+        """The camera's stream as its ONVIF service gives it now (None: no answer, or no
+        resolver). Raises as the resolver does (see `StreamResolver`)."""
+        if self._resolve is None:
+            return None
+        uri = await self._resolve(device)
+        if uri is None:
+            return None
+        return CameraStream(
+            device_id=device.device_id,
+            gb_id=device.gb_id,
+            org_path=device.org_path,
+            url=with_credentials(uri, device.username, device.password),
+        )
 
     async def onvif_devices(self) -> list[OnvifDevice]:
         """Every enabled camera with an ONVIF address, by id."""
@@ -98,20 +130,13 @@ class CameraStreams:
             return None
         return self._onvif(row)
 
-    async def _resolved(self, rows: Sequence[DeviceRow]) -> list[CameraStream]:
-        assert self._resolve is not None
-        devices = [self._onvif(row) for row in rows]
-        uris = await asyncio.gather(*(self._resolve(device) for device in devices))
-        return [
-            CameraStream(
-                device_id=device.device_id,
-                gb_id=device.gb_id,
-                org_path=device.org_path,
-                url=with_credentials(uri, device.username, device.password),
-            )
-            for device, uri in zip(devices, uris, strict=True)
-            if uri is not None
-        ]
+    async def _outcome(self, device: OnvifDevice) -> tuple[CameraStream | None, bool]:
+        """(the stream or None, whether asking again may help)."""
+        try:
+            stream = await self.resolve(device)
+        except (DeviceAuthFailed, ConfigError):
+            return None, False  # the resolver said why; the device must change first
+        return stream, stream is None
 
     def _stream(self, row: DeviceRow, url: str) -> CameraStream:
         password = self._ctx.sealer.open(row.secret) if row.secret else None
