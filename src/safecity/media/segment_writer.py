@@ -29,6 +29,7 @@ until the next keyframe, which opens a new segment on the same mapping, and the 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 from collections.abc import Callable
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from av.video.stream import VideoStream
 
 SUFFIX: Final = ".mp4"
+OPEN_ATTEMPTS: Final = 3  # a folder pruned by retention between mkdir and open
 __all__ = ["CODECS", "FRAGMENTED_MP4", "SUFFIX", "SegmentWriter", "disk_free", "segment_path"]
 
 
@@ -240,8 +242,7 @@ class SegmentWriter:
         relative = self._free_name(segment_path(self.camera_id, start))
         target = self.root / relative
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            opened = self._format.open(target)
+            opened = self._open_file(self._format, target)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
@@ -249,6 +250,17 @@ class SegmentWriter:
         segment = _OpenSegment(opened, relative, pts, start, pts)
         self._segment = segment
         return segment, reports
+
+    @staticmethod
+    def _open_file(segment_format: SegmentFormat, target: Path) -> SegmentFile:
+        """Make the folder and open the file. Retention prunes the folders it empties, from
+        another thread: when that removed this folder between the two, make it again."""
+        for _ in range(OPEN_ATTEMPTS - 1):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                return segment_format.open(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return segment_format.open(target)
 
     def _free_name(self, relative: PurePosixPath) -> PurePosixPath:
         candidate, n = relative, 0

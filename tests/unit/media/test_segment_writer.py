@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -13,6 +14,8 @@ from av.packet import Packet
 from av.video.stream import VideoStream
 
 from safecity.media.records import DiskLow, GapCause, GapRecord, SegmentRecord, WriterReport
+from safecity.media.retention import remove_file
+from safecity.media.segment_format import Sample
 from safecity.media.segment_writer import SegmentWriter, segment_path
 from tests.unit.media.conftest import (
     T0,
@@ -225,3 +228,55 @@ def test_a_codec_other_than_h264_or_h265_is_refused(tmp_path: Path) -> None:
         out.mux(stream.encode(None))
     with av.open(str(path)) as container, pytest.raises(ValueError, match="mjpeg"):
         SegmentWriter(1, tmp_path, segment_s=10).set_source(container.streams.video[0])
+
+
+class _PlainFile:
+    """A segment file holding the samples' bytes: all the writer's timing needs."""
+
+    def __init__(self, target: Path) -> None:
+        self._file = target.open("wb")
+
+    def add(self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool) -> None:
+        assert isinstance(sample, bytes)
+        self._file.write(sample)
+
+    def close(self, end: int | None) -> None:
+        self._file.close()
+
+
+class _PrunedBeforeOpen:
+    """Plain files; before the first opens, its folders are pruned as retention prunes them
+    (from its thread, after deleting a folder's last segment) once the writer has made them."""
+
+    codec = "h264"
+    time_base = Fraction(1, 90_000)
+    frame_ticks = 3600
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pruned = False
+
+    def open(self, target: Path) -> _PlainFile:
+        if not self.pruned:
+            self.pruned = remove_file(target.parent / "last-deleted.mp4", self.root)
+            assert not (self.root / "7").exists()
+        return _PlainFile(target)
+
+
+def test_a_folder_retention_pruned_between_mkdir_and_open_is_made_again(tmp_path: Path) -> None:
+    writer = SegmentWriter(7, tmp_path, segment_s=1)
+    pruning = _PrunedBeforeOpen(tmp_path)
+    writer.use(pruning)
+
+    reports: list[WriterReport] = []
+    for n in range(3):  # keyframes one second apart: a segment each
+        at = T0 + timedelta(seconds=n)
+        reports += writer.write_sample(
+            b"frame", n * 90_000, n * 90_000, 90_000, keyframe=True, arrived=at
+        )
+    reports += writer.close()
+
+    found = segments(reports)
+    assert pruning.pruned
+    assert len(found) == 3
+    assert all((tmp_path / segment.path).read_bytes() == b"frame" for segment in found)
