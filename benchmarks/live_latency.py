@@ -2,14 +2,16 @@
 them through the real API server; packet arrival to WebSocket send (server side) and packet
 arrival to client receive, p50/p99/max, and the CPU the server and the viewers used.
 
-Run: python benchmarks/live_latency.py [--cameras 4] [--viewers 50] [--seconds 30]
+Run: python benchmarks/live_latency.py [--cameras 4] [--viewers 50] [--seconds 30] [--workers N]
 
 A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s) is encoded once with libx264 and
 served by `safecity sim cameras` in its own process (its CPU is not counted). The platform runs
 in this process (store on SQLite, DC-09 receiver off) and records every camera; the viewers run
 in a child process (one asyncio loop, the `websockets` client), so they do not share the
-server's loop or GIL. "Arrival" is when the recorder's demuxer hands over the packet
-(`time.perf_counter()`, CLOCK_MONOTONIC on Linux, so comparable across the two processes); the
+server's loop or GIL; with `--workers N` the cameras are recorded in N ingest worker
+processes (`media.ingest_workers`) and the watched camera's packets forwarded to this one, and
+the server's CPU includes theirs. "Arrival" is when the recorder's demuxer hands over the packet
+(`time.monotonic()`, CLOCK_MONOTONIC on Linux, so comparable across processes); the
 server side is read from `LiveService.stats` (stamped as each send returns), the client side
 matches each received fragment's `mfhd` sequence number with the arrival the server traced for
 it. Fragments a viewer got replayed from the GOP cache when it joined are not counted. CPU is
@@ -35,12 +37,13 @@ from pathlib import Path
 from typing import Final
 
 from local_processes import cpu_s, free_port, wait_port
-from safecity.app import Platform, configure_logging, open_platform, serve
+from safecity.app import Platform, open_platform, serve
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
 from safecity.media.fragmenter import MediaFragment
 from safecity.media.mp4_boxes import sequence_number
 from safecity.org.models import DeviceDraft, DeviceKind
+from safecity.process_setup import configure_logging
 from safecity.settings import load_settings
 from safecity.sim.camera_source import encode_test_pattern
 from safecity.store.secretbox import SecretBox
@@ -48,7 +51,7 @@ from safecity.store.secretbox import SecretBox
 BIT_RATE: Final = 2_000_000
 WARM_UP_S: Final = 3.0  # viewers joined and past their GOP replay before the clock starts
 
-Receipts = list[list[tuple[int, float]]]  # per viewer: (sequence number, perf_counter)
+Receipts = list[list[tuple[int, float]]]  # per viewer: (sequence number, monotonic)
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -91,7 +94,7 @@ async def _watch(url: str, count: int, seconds: float, joined: ProcessEvent) -> 
             mine = receipts[index]
             while not done.is_set():
                 message = await socket_.recv()
-                now = time.perf_counter()
+                now = time.monotonic()
                 if isinstance(message, bytes):
                     mine.append((sequence_number(message), now))
 
@@ -131,11 +134,18 @@ async def _seed(live: Platform, urls: list[str]) -> tuple[int, str]:
 async def _until_recording(live: Platform, camera_id: int, within_s: float = 60) -> None:
     assert live.recording is not None
     for _ in range(int(within_s / 0.2)):
-        ring = live.recording.ring(camera_id)
-        if ring is not None and len(ring) > 0:
+        if await live.recording.current_gop(camera_id) is not None:
             return
         await asyncio.sleep(0.2)
     raise SystemExit(f"camera {camera_id} sent no video within {within_s:g} s")
+
+
+def _server_cpu(live: Platform) -> float:
+    """CPU seconds of this process and of the ingest workers (not of the viewers' process or
+    the camera simulator, which are children of this one too)."""
+    workers = live.recording.workers if live.recording is not None else None
+    pids = [] if workers is None else [pid for pid in workers.pids.values() if pid is not None]
+    return cpu_s(os.getpid()) + sum(cpu_s(pid) for pid in pids)
 
 
 @dataclass
@@ -156,7 +166,12 @@ async def _run(args: argparse.Namespace, work: Path, urls: list[str]) -> _Run:
         store={"url": f"sqlite:///{work / 'live.db'}"},
         api={"host": "127.0.0.1", "port": 0},
         receiver={"enabled": False},
-        media={"root": str(work / "recordings"), "segment_s": 10, "min_free_bytes": 0},
+        media={
+            "root": str(work / "recordings"),
+            "segment_s": 10,
+            "min_free_bytes": 0,
+            "ingest_workers": args.workers,
+        },
         security={"master_key": SecretBox.new_key(), "login_per_minute": 10_000},
         log={"level": "error"},
     )
@@ -170,9 +185,9 @@ async def _run(args: argparse.Namespace, work: Path, urls: list[str]) -> _Run:
             await _until_recording(live, camera_id)
             await asyncio.sleep(WARM_UP_S)
             result = _Run()
-            before = cpu_s(os.getpid())
+            before = _server_cpu(live)
             await asyncio.sleep(args.seconds)
-            result.recording_only_cpu = cpu_s(os.getpid()) - before
+            result.recording_only_cpu = _server_cpu(live) - before
             url = f"{base.replace('http', 'ws', 1)}/api/cameras/{camera_id}/live?token={token}"
             await _watched(args, live, camera_id, url, result)
         finally:
@@ -205,10 +220,10 @@ async def _watched(
     await asyncio.sleep(WARM_UP_S)
     service.stats.reset()
     first = max(arrivals, default=0) + 1
-    me, them = os.getpid(), child.pid or 0
-    before, child_before, started = cpu_s(me), cpu_s(them), time.perf_counter()
+    them = child.pid or 0
+    before, child_before, started = _server_cpu(live), cpu_s(them), time.perf_counter()
     await asyncio.sleep(args.seconds)
-    result.watching_cpu = cpu_s(me) - before
+    result.watching_cpu = _server_cpu(live) - before
     result.viewers_cpu = cpu_s(them) - child_before
     result.elapsed = time.perf_counter() - started
     last = max(arrivals, default=0)
@@ -229,7 +244,8 @@ async def _watched(
 def _report(args: argparse.Namespace, run: _Run) -> None:
     print(
         f"\n{args.cameras} cameras recorded, {args.viewers} viewers of one, {args.seconds:g} s, "
-        f"{run.fragments} fragments from it; {platform.python_implementation()} "
+        f"{run.fragments} fragments from it, {args.workers} ingest workers; "
+        f"{platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs"
     )
     print(f"{'latency (ms)':<36} {'samples':>8} {'p50':>7} {'p99':>7} {'max':>7}")
@@ -257,6 +273,7 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=0, help="media.ingest_workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
         work = Path(scratch)

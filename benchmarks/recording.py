@@ -3,17 +3,19 @@ recorder beside one `ffmpeg -c copy -f segment` process per camera (how Frigate 
 same streams, and whether our recordings cover the run without overlap and with every gap named.
 
 Run: python benchmarks/recording.py [--cameras 20] [--seconds 60] [--segment 10] [--only ours]
-     [--engine native|pyav] [--profile out.txt]
+     [--engine native|pyav] [--workers N] [--profile out.txt]
 
 A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s) is encoded once with libx264 and
 served by `safecity sim cameras` in its own process (its CPU is not counted). Ours: `safecity
 serve` on a fresh SQLite store whose registry holds N cameras pointing at those streams (DC-09
 receiver off), so the API server, the index writes and the retention sweep are in the figure
-too; `--engine` picks its ingest (`media.ingest_engine`: native, the default, or pyav). Theirs:
-N Debian `ffmpeg` processes (RTSP over
-TCP, `-c copy -f segment -segment_time S -reset_timestamps 1`). CPU is read from /proc over
-`--seconds` after a warm-up in which the streams open (start-up is not counted for either);
-the two runs follow each other.
+too; `--engine` picks its ingest (`media.ingest_engine`: native, the default, or pyav) and
+`--workers` how many ingest worker processes record (`media.ingest_workers`; 0, the default:
+threads in the platform process). Theirs: N Debian `ffmpeg` processes (RTSP over TCP, `-c copy
+-f segment -segment_time S -reset_timestamps 1`). CPU is read from /proc over `--seconds` after
+a warm-up (`--warm-up`, 5 s) in which the streams open (start-up is not counted for either);
+ours counts the platform process and its children (the ingest workers). The two runs follow
+each other.
 
 Correctness of ours, from the index: per camera, recorded seconds against the wall time
 between its first segment's start and its last segment's end (they should match within one
@@ -39,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from local_processes import cpu_s, free_port, wait_port
+from local_processes import cpu_s, free_port, tree_cpu_s, wait_port
 from safecity.app import open_platform
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
@@ -50,6 +52,7 @@ from safecity.store.secretbox import SecretBox
 
 BIT_RATE: Final = 2_000_000
 WARM_UP_S: Final = 5.0  # streams open and the first keyframes arrive before the clock starts
+WARM_UP = {"s": WARM_UP_S}  # `--warm-up` (longer with ingest workers, which start after serve)
 
 
 def _thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
@@ -66,16 +69,21 @@ def _thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
 
 
 THREADS: dict[str, list[tuple[float, float]]] = {}
+OWN_CPU: dict[str, float] = {}  # the platform process's own share of ours
 
 
 def _measure(processes: list[subprocess.Popen[bytes]], seconds: float) -> float:
-    """CPU the processes use during `seconds` after the warm-up (start-up not counted); for a
-    single process, its busiest threads' shares go to `THREADS`."""
-    time.sleep(WARM_UP_S)
-    before = sum(cpu_s(p.pid) for p in processes)
+    """CPU the processes and their children use during `seconds` after the warm-up (start-up
+    not counted); for a single process, its own CPU goes to `OWN_CPU` and its busiest threads'
+    shares to `THREADS`."""
+    time.sleep(WARM_UP["s"])
+    before = sum(tree_cpu_s(p.pid) for p in processes)
+    own = cpu_s(processes[0].pid)
     threads = _thread_cpu(processes[0].pid) if len(processes) == 1 else {}
     time.sleep(seconds)
-    used = sum(cpu_s(p.pid) for p in processes) - before
+    used = sum(tree_cpu_s(p.pid) for p in processes) - before
+    if len(processes) == 1:
+        OWN_CPU["ours"] = cpu_s(processes[0].pid) - own
     if threads:
         after = _thread_cpu(processes[0].pid)
         spent = [
@@ -119,6 +127,7 @@ def _ours(
     segment_s: int,
     profile: Path | None,
     engine: str,
+    workers: int,
 ) -> tuple[float, Path]:
     store = work / "ours.db"
     master_key = SecretBox.new_key()
@@ -129,7 +138,7 @@ def _ours(
         f"api:\n  host: 127.0.0.1\n  port: 0\n"
         f"receiver:\n  enabled: false\n"
         f"media:\n  root: {work / 'ours'}\n  segment_s: {segment_s}\n  min_free_bytes: 0\n"
-        f"  ingest_engine: {engine}\n"
+        f"  ingest_engine: {engine}\n  ingest_workers: {workers}\n"
         f"security:\n  master_key: {master_key}\n"
         f"log:\n  level: error\n",
         encoding="utf-8",
@@ -138,7 +147,7 @@ def _ours(
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     if profile is not None:  # sample the recorder threads with py-spy (pip install py-spy)
         spy = [_py_spy(), "record", "--threads", "--format", "raw", "-o", str(profile)]
-        spy += ["--duration", str(int(WARM_UP_S + seconds)), "--pid", str(process.pid)]
+        spy += ["--duration", str(int(WARM_UP["s"] + seconds)), "--pid", str(process.pid)]
         subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return _measure([process], seconds), store
 
@@ -184,6 +193,47 @@ def _coverage(store: Path) -> list[tuple[int, float, float, int, dict[str, int]]
     return rows
 
 
+def _report(
+    args: argparse.Namespace, ours: float | None, theirs: float | None, store: Path | None
+) -> None:
+    """The table, and the coverage of our recordings from the index in `store`."""
+    hours = args.cameras * args.seconds / 3600
+    print(
+        f"# recording, {datetime.now(UTC):%Y-%m-%d}, {platform.machine()} "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"# cameras={args.cameras} seconds={args.seconds} (+{WARM_UP['s']:.0f} warm-up) "
+        f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s"
+    )
+    print(f"{'recorder':<36}{'CPU s':>8}{'CPU s per stream-hour':>24}")
+    for name, cpu in (
+        (f"safecity serve ({args.engine}, {args.workers} workers)", ours),
+        (f"ffmpeg -c copy x{args.cameras}", theirs),
+    ):
+        if cpu is not None:
+            print(f"{name:<36}{cpu:>8.1f}{cpu / hours:>24.1f}")
+    if ours is not None and theirs:
+        print(f"# ours / ffmpeg = {ours / theirs:.2f}")
+    if ours is not None and "ours" in OWN_CPU and args.workers:
+        own = OWN_CPU["ours"]
+        print(f"# ours: platform process {own:.1f} s, ingest workers {ours - own:.1f} s")
+    if "ours" in THREADS:
+        shares = ", ".join(f"{user:.1f}+{system:.1f}" for user, system in THREADS["ours"])
+        print(f"# ours: CPU s (user+system) of its busiest threads: {shares}")
+    if store is not None:
+        rows = _coverage(store)
+        short = [r for r in rows if abs(r[1] - r[2]) > 1.0]
+        overlaps = sum(r[3] for r in rows)
+        print(
+            f"# ours: {len(rows)} cameras recorded, {overlaps} overlaps, "
+            f"{len(short)} cameras whose segments differ from their span by more than 1 s"
+        )
+        for camera, recorded, wall, overlap, causes in rows:
+            if abs(recorded - wall) > 1.0 or overlap or causes:
+                print(f"#   camera {camera}: {recorded:.1f} s of {wall:.1f} s, gaps {causes}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cameras", type=int, default=20)
@@ -192,7 +242,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["ours", "ffmpeg"])
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
     parser.add_argument("--engine", choices=["native", "pyav"], default="native")
+    parser.add_argument("--workers", type=int, default=0, help="media.ingest_workers")
+    parser.add_argument("--warm-up", type=float, default=WARM_UP_S, help="seconds not counted")
     args = parser.parse_args()
+    WARM_UP["s"] = args.warm_up
     if args.only != "ours" and shutil.which("ffmpeg") is None:
         raise SystemExit("Debian's ffmpeg is needed for the comparison (apt-get install ffmpeg)")
     with tempfile.TemporaryDirectory(prefix="bench-recording-") as scratch:
@@ -216,45 +269,14 @@ def main() -> None:
             store = None
             if args.only in (None, "ours"):
                 ours, store = _ours(
-                    work, urls, args.seconds, args.segment, args.profile, args.engine
+                    work, urls, args.seconds, args.segment, args.profile, args.engine, args.workers
                 )
             if args.only in (None, "ffmpeg"):
                 theirs = _ffmpeg(work, urls, args.seconds, args.segment)
         finally:
             cameras.terminate()
             cameras.wait()
-        hours = args.cameras * args.seconds / 3600
-        print(
-            f"# recording, {datetime.now(UTC):%Y-%m-%d}, {platform.machine()} "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}"
-        )
-        print(
-            f"# cameras={args.cameras} seconds={args.seconds} (+{WARM_UP_S:.0f} warm-up) "
-            f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s"
-        )
-        print(f"{'recorder':<28}{'CPU s':>8}{'CPU s per stream-hour':>24}")
-        for name, cpu in (
-            (f"safecity serve ({args.engine})", ours),
-            (f"ffmpeg -c copy x{args.cameras}", theirs),
-        ):
-            if cpu is not None:
-                print(f"{name:<28}{cpu:>8.1f}{cpu / hours:>24.1f}")
-        if ours is not None and theirs:
-            print(f"# ours / ffmpeg = {ours / theirs:.2f}")
-        if "ours" in THREADS:
-            shares = ", ".join(f"{user:.1f}+{system:.1f}" for user, system in THREADS["ours"])
-            print(f"# ours: CPU s (user+system) of its busiest threads: {shares}")
-        if store is not None:
-            rows = _coverage(store)
-            short = [r for r in rows if abs(r[1] - r[2]) > 1.0]
-            overlaps = sum(r[3] for r in rows)
-            print(
-                f"# ours: {len(rows)} cameras recorded, {overlaps} overlaps, "
-                f"{len(short)} cameras whose segments differ from their span by more than 1 s"
-            )
-            for camera, recorded, wall, overlap, causes in rows:
-                if abs(recorded - wall) > 1.0 or overlap or causes:
-                    print(f"#   camera {camera}: {recorded:.1f} s of {wall:.1f} s, gaps {causes}")
+        _report(args, ours, theirs, store)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from rich.progress import Progress
 from safecity.access.models import UserDraft
 from safecity.adapters.dc09 import Dc09Server
 from safecity.api.deps import Services
-from safecity.app import Platform, configure_logging, open_platform, serve
+from safecity.app import Platform, open_platform, serve
 from safecity.cli_alarms import alarms_app
 from safecity.cli_evidence import evidence_app
 from safecity.cli_identity import cli_scope
@@ -32,6 +32,7 @@ from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, see
 from safecity.event_loop import loop_factory
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
+from safecity.process_setup import configure_logging
 from safecity.receiver_process import ReceiverProcess
 from safecity.settings import Settings, load_settings
 from safecity.sim.cameras import CameraServer

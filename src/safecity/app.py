@@ -6,8 +6,6 @@ The only module (with __main__) that imports concrete implementations.
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from safecity.bus.memory import MemoryBus
 from safecity.core.clock import Clock, SystemClock
 from safecity.core.errors import NotFound
 from safecity.core.scope import Scope
+from safecity.ingest_process import IngestJob, ingest_main
 from safecity.media.alarm_clips import AlarmClips, ClipWindow
 from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.evidence import signing_key
@@ -51,6 +50,7 @@ from safecity.media.playback import PlaybackDesk, PlaybackLimits
 from safecity.media.recorder import Backoff
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
 from safecity.media.retention import GroupQuota, Retention, RetentionPolicy
+from safecity.media.worker_pool import IngestWorkers
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.importer import PointImporter
@@ -164,7 +164,7 @@ def _camera_lookup(devices: DeviceService) -> CameraLookup:
 
 
 def _media(
-    settings: MediaSettings, db: Database, bus: MemoryBus, clock: Clock
+    settings: MediaSettings, db: Database, bus: MemoryBus, clock: Clock, log: LogSettings
 ) -> tuple[RecordingIndex, RecordingService | None, Retention | None]:
     index = RecordingIndex(db, settings.root)
     policy = RetentionPolicy(
@@ -193,14 +193,24 @@ def _media(
         backoff=Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s),
         engine=settings.ingest_engine,
     )
-    pull = RtspPullLoop(
-        PullOptions(
-            transport=LowerTransport(settings.rtsp_transport.upper()),
-            open_timeout_s=settings.open_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-        )
+    pull_options = PullOptions(
+        transport=LowerTransport(settings.rtsp_transport.upper()),
+        open_timeout_s=settings.open_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
     )
-    recording = RecordingService(index, bus, clock, options, retention=retention, pull=pull)
+    workers = None
+    if settings.ingest_workers:  # the engines in worker processes, each building its own
+        job = IngestJob(root=settings.root, options=options, pull=pull_options, log=log)
+        workers = IngestWorkers(settings.ingest_workers, ingest_main, job)
+    recording = RecordingService(
+        index,
+        bus,
+        clock,
+        options,
+        retention=retention,
+        pull=RtspPullLoop(pull_options),
+        workers=workers,
+    )
     return index, recording, retention
 
 
@@ -258,28 +268,6 @@ def _push(settings: Settings) -> PushServer | None:
     return PushServer(options)
 
 
-def configure_logging(settings: LogSettings) -> None:
-    level = getattr(logging, settings.level.upper())
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.json_lines
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-
-
 @asynccontextmanager
 async def open_platform(
     settings: Settings, *, clock: Clock | None = None
@@ -307,7 +295,7 @@ async def open_platform(
                 login_per_minute=security.login_per_minute,
             ),
         )
-        recordings, recording, retention = _media(settings.media, db, bus, clock)
+        recordings, recording, retention = _media(settings.media, db, bus, clock, settings.log)
         devices = DeviceService(registry)
         cameras = _camera_lookup(devices)  # one lookup for live view, playback and evidence
         audit = AuditService(access)

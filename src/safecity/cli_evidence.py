@@ -126,7 +126,8 @@ def export_command(
     config: ConfigOption = None,
 ) -> None:
     """Export a camera's recording as one MP4 with a signed manifest beside it (audited)."""
-    from safecity.app import configure_logging, open_platform  # noqa: PLC0415 (heavy)
+    from safecity.app import open_platform  # noqa: PLC0415 (heavy)
+    from safecity.process_setup import configure_logging  # noqa: PLC0415
 
     settings = load_settings(config)
     configure_logging(settings.log)

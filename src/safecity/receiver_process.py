@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import multiprocessing
 import os
-import signal
-import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Final
@@ -37,6 +34,7 @@ from safecity.adapters.dc09 import AccountCache, Dc09Server, ListenOptions
 from safecity.alarms.intake import SignalIntake
 from safecity.core.clock import SystemClock
 from safecity.event_loop import loop_factory
+from safecity.process_setup import start_child
 from safecity.protocols.dc09 import AccountKey
 from safecity.settings import LogSettings
 from safecity.store.db import Database, sqlite_pragmas
@@ -46,7 +44,6 @@ _log = structlog.get_logger(__name__)
 
 RESTART_S: Final = 1.0
 NOTE_EVERY_S: Final = 0.005
-PR_SET_PDEATHSIG: Final = 1
 
 
 @dataclass(frozen=True)
@@ -60,12 +57,6 @@ class ReceiverJob:
     max_batch: int
     log: LogSettings
     priority: int = 0  # nice levels above the platform process
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _raise_priority(steps: int) -> bool:
@@ -83,13 +74,8 @@ def _raise_priority(steps: int) -> bool:
 
 def receiver_main(job: ReceiverJob, pipe: Connection, up: Connection) -> None:
     """The receiver process's entry point."""
-    _die_with_parent()
-    raised = _raise_priority(job.priority)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the platform, which stops us
-    from safecity.app import configure_logging  # noqa: PLC0415 (app imports this module)
-
-    configure_logging(job.log)
-    if not raised:
+    start_child(job.log)  # dies with the platform; Ctrl-C reaches the platform, which stops us
+    if not _raise_priority(job.priority):
         _log.warning("dc09.receiver_process.priority_unchanged", wanted=job.priority)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(_receive(job, pipe, up))

@@ -168,6 +168,13 @@ class MediaSettings(_Section):
         description="rtsp:// H.264/H.265 cameras: our own RTSP/RTP/fMP4 path on one thread "
         "(native), or PyAV (libavformat) per camera; files and other codecs always use PyAV",
     )
+    ingest_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Ingest worker processes the cameras are sharded over (by camera id), each "
+        "running the engines for its shard; 0: threads in the platform process",
+    )
     open_timeout_s: float = Field(
         default=5.0, ge=0.1, le=120, description="Seconds to wait for a stream to open"
     )
@@ -213,10 +220,17 @@ class OnvifSettings(_Section):
         default=10.0, ge=0.5, le=60, description="Seconds one event long poll (PullMessages) waits"
     )
     reconnect_min_s: float = Field(
-        default=1.0, ge=0.05, le=60, description="First wait before resubscribing to a camera"
+        default=1.0,
+        ge=0.05,
+        le=60,
+        description="First wait before resubscribing to a camera, or asking one that did not "
+        "give its stream URI again",
     )
     reconnect_max_s: float = Field(
-        default=60.0, ge=0.1, le=3600, description="Longest wait between resubscription attempts"
+        default=60.0,
+        ge=0.1,
+        le=3600,
+        description="Longest wait between resubscription (or stream URI) attempts",
     )
 
     @model_validator(mode="after")

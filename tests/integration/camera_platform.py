@@ -39,8 +39,9 @@ class CameraPlatform:
 
 @asynccontextmanager
 async def camera_platform(
-    folder: Path, *, width: int = 320, height: int = 180, fps: int = 25
+    folder: Path, *, width: int = 320, height: int = 180, fps: int = 25, ingest_workers: int = 0
 ) -> AsyncIterator[CameraPlatform]:
+    """`ingest_workers`: record in that many worker processes (0: threads in this one)."""
     clip = packetise(synthetic_clip(seconds=2.0, width=width, height=height, fps=fps))
     settings = load_settings(
         None,
@@ -48,7 +49,11 @@ async def camera_platform(
         api={"host": "127.0.0.1", "port": 0},
         security={"master_key": SecretBox.new_key(), "login_per_minute": 10_000},
         receiver={"enabled": False},
-        media={"root": str(folder / "recordings"), "min_free_bytes": 0},
+        media={
+            "root": str(folder / "recordings"),
+            "min_free_bytes": 0,
+            "ingest_workers": ingest_workers,
+        },
         log={"level": "error"},
     )
     async with (

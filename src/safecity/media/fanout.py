@@ -40,7 +40,7 @@ class LiveViewer:
         limits: ViewerLimits,
         stats: LatencyStats,
         on_close: Callable[[LiveViewer], None],
-        now: Callable[[], float] = time.perf_counter,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limits = limits
         self._stats = stats

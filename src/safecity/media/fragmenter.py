@@ -55,7 +55,7 @@ class MediaFragment:
     data: bytes
     sequence: int  # the mfhd sequence number, from 1
     keyframe: bool
-    arrived: float  # when its packet left the demuxer (`time.perf_counter()`)
+    arrived: float  # when its packet left the demuxer (`time.monotonic()`)
     live: bool  # False for frames replayed from the ring buffer (not measured)
 
 

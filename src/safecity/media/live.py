@@ -2,7 +2,8 @@
 
 Per camera, one fragmenter shared by every viewer, running only while someone watches: the first
 viewer registers a listener on the camera's packet tap (the recorder's thread calls it for every
-packet), the last one to leave removes it. The listener remuxes on the recorder thread
+packet; with ingest workers, the thread reading the camera's worker), the last one to leave
+removes it. The listener remuxes on the recorder thread
 (`fragmenter`), then hands the results to the event loop with one `call_soon_threadsafe` per
 packet; there the camera's channel (`fanout`) keeps init + current GOP and fills each viewer's
 bounded queue. The first viewer of a camera starts at once too: the listener primes the
@@ -37,7 +38,7 @@ from safecity.media.fragmenter import LiveFragmenter, LiveItem, MediaFragment
 from safecity.media.latency import LatencyStats
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.snapshot import keyframe_jpeg
-from safecity.media.tap import PacketTap, StreamInfo
+from safecity.media.tap import Gop, PacketTap, StreamInfo
 
 _log = structlog.get_logger(__name__)
 
@@ -46,11 +47,18 @@ SNAPSHOT_ACTION: Final = "live.snapshot"
 
 
 class PacketSources(Protocol):
-    """Where a camera's packets come from on this node (the recording service)."""
+    """Where a camera's packets come from on this node (the recording service, whether its
+    engines run on threads here or in ingest worker processes)."""
 
-    def ring(self, camera_id: int) -> RingBuffer | None: ...
+    def ring(self, camera_id: int) -> RingBuffer | None:
+        """At least the current GOP, read on the tap's thread to prime a first viewer."""
+        ...
 
     def tap(self, camera_id: int) -> PacketTap: ...
+
+    async def current_gop(self, camera_id: int) -> Gop | None:
+        """The stream and its packets from the latest keyframe; None while it has none."""
+        ...
 
 
 class AuditTrail(Protocol):
@@ -159,12 +167,10 @@ class LiveService:
         """A JPEG of the camera's latest keyframe; `DeviceUnavailable` while it has none."""
         camera = await self._allowed(scope, camera_id)
         recording = self._recording
-        ring = None if recording is None else recording.ring(camera.id)
-        stream = None if recording is None else recording.tap(camera.id).source
-        packets = [] if ring is None else ring.last(0)
-        if stream is None or not packets:
+        gop = None if recording is None else await recording.current_gop(camera.id)
+        if gop is None or not gop.packets:
             raise DeviceUnavailable(f"camera {camera.id} has no video yet: try again shortly")
-        jpeg = await asyncio.to_thread(keyframe_jpeg, stream, packets[0])
+        jpeg = await asyncio.to_thread(keyframe_jpeg, gop.stream, gop.packets[0])
         await self._audit.record(
             scope, SNAPSHOT_ACTION, f"device:{camera.id}", camera.org_path, _detail(camera, source)
         )

@@ -10,7 +10,7 @@ side hands it to its loop, see `media.recording`). Clock and sleep are injected,
 a reconnect without waiting.
 
 With a packet `tap`, every packet also goes to the tap's listeners (live view) before the writer
-sees it, stamped with `time.perf_counter()` as it leaves the demuxer: that stamp measures this
+sees it, stamped with `time.monotonic()` as it leaves the demuxer: that stamp measures this
 process's own delay, so it is the real clock, not the injected one. Without listeners the tap
 costs one attribute read per packet.
 """
@@ -221,7 +221,7 @@ class CameraRecorder:
         return reason
 
     def _packet(self, stream: StreamInfo, packet: Packet[VideoStream]) -> None:
-        arrived = time.perf_counter()
+        arrived = time.monotonic()
         now = self._clock.now()
         if self._lost_at is not None and packet.size:
             self._lost_at = None

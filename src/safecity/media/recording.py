@@ -1,16 +1,20 @@
-"""The async side of recording: the ingest engines' blocking loops on threads, whose reports
-come back to the event loop through a queue; here they are indexed in the store and published
-on the bus, and low disk wakes retention.
+"""The async side of recording: where the ingest engines run, and what becomes of their reports:
+indexed in the store and published on the bus (here, in the platform's process, which alone
+holds the store and the bus), with low disk waking retention.
 
-Two engines (`RecordingOptions.engine`). `native` (the default): every `rtsp://` camera is one
-`ingest.NativeCamera` of a single pull loop (`pull`, injected by the composition root: RTSP and
-RTP parsed by us on one selector thread, our own fMP4 boxes, no libavformat per packet).
-`pyav`: one `CameraRecorder` thread per camera, PyAV demuxing and muxing. Files and other
-schemes always go to PyAV, and so does a camera the native loop cannot read (another codec, a
-transport it refuses): it is handed over with its writer, ring and tap.
+The engines themselves (`engine.IngestHost`: the native pull loop on one selector thread, PyAV
+recorder threads, the segment writers, ring buffers and taps) run either on threads of this
+process (`media.ingest_workers: 0`) or, with N >= 1, in N ingest worker processes that each
+record a shard of the cameras with the same host (`worker_pool`, `ingest_worker`). Either way
+their reports reach this loop in order, and `run` handles them one at a time: so when a worker
+dies, every report it sent is indexed before its cameras' last indexed end is read again and the
+worker restarted, and the hole becomes one `source_lost` gap per camera.
 
-Threads, not worker processes: remuxing copies packets without decoding them, and a thread
-shares the ring buffers with the alarm side and live view for free.
+Remuxing copies packets without decoding them, so threads cost little CPU; what the workers buy
+is that parsing, remuxing and writing 100s of cameras leave the platform's GIL and event loop
+to the API and the alarms, and use more than one core. Live view reads packets through
+`tap`/`ring` and snapshots through `current_gop`, the same in both modes (with workers the
+packets of a watched camera are forwarded over a pipe, never over the bus).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Final
 
 import structlog
@@ -33,52 +37,29 @@ from safecity.core.events import (
     RecordingGapFound,
     SegmentRecorded,
 )
+from safecity.media.engine import CameraFeed, IngestHost, PullLoop, RecordingOptions
 from safecity.media.index import RecordingIndex
-from safecity.media.ingest import NativeCamera
-from safecity.media.recorder import AvSource, Backoff, CameraRecorder, Opener, Source
+from safecity.media.recorder import Opener
 from safecity.media.records import (
     CameraOffline,
     CameraOnline,
     DiskLow,
+    EngineChosen,
     GapRecord,
-    RecorderReport,
+    HostReport,
     RecorderStopped,
     SegmentRecord,
 )
 from safecity.media.retention import Retention
 from safecity.media.ring import RingBuffer
-from safecity.media.segment_writer import SegmentWriter
-from safecity.media.tap import PacketTap
+from safecity.media.tap import Gop, PacketTap
+from safecity.media.worker_pool import IngestWorkers, PoolItem, WorkerLost
+
+__all__ = ["CameraFeed", "RecordingOptions", "RecordingService"]
 
 _log = structlog.get_logger(__name__)
 
 DRAIN_S: Final = 10.0
-NATIVE_SCHEMES: Final = ("rtsp://",)
-
-PullLoop = Callable[[Sequence[NativeCamera], threading.Event], None]
-
-
-@dataclass(frozen=True, slots=True)
-class CameraFeed:
-    """A camera to record: its device id, stream URL and the org path its events carry."""
-
-    camera_id: int
-    url: str
-    org_path: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecordingOptions:
-    segment_s: float = 60.0
-    max_jump_s: float = 2.0
-    min_free_bytes: int = 0
-    ring_s: float = 30.0
-    offline_after_s: float = 10.0
-    open_timeout_s: float = 5.0
-    read_timeout_s: float = 5.0
-    rtsp_transport: str = "tcp"  # "udp": RTP over UDP, for cameras or networks that need it
-    backoff: Backoff = field(default_factory=Backoff)
-    engine: str = "native"  # "pyav": PyAV for every camera
 
 
 class RecordingService:
@@ -94,178 +75,111 @@ class RecordingService:
         retention: Retention | None = None,
         opener: Opener | None = None,
         pull: PullLoop | None = None,
+        workers: IngestWorkers | None = None,
     ) -> None:
+        """`workers`: record in those processes (each builds its own host); else on threads
+        here, with `opener` (PyAV sources) and `pull` (the native loop)."""
         self.index = index
         self.bus = bus
         self.clock = clock
         self.options = options
         self.retention = retention
-        self._opener = opener or self._open
-        self._pull = pull if options.engine == "native" else None
-        self._rings: dict[int, RingBuffer] = {}
-        self._taps: dict[int, PacketTap] = {}
+        self.workers = workers
+        self._host = IngestHost(index.root, clock, options, opener=opener, pull=pull)
         self.engines: dict[int, str] = {}  # camera id: "native" or "pyav", as last started
 
     def ring(self, camera_id: int) -> RingBuffer | None:
-        """The camera's last seconds of packets (for a pre-alarm clip)."""
-        return self._rings.get(camera_id)
+        """The camera's last seconds of packets (with workers: the current GOP of a camera
+        being watched, as live view primes a new viewer from it)."""
+        if self.workers is not None:
+            return self.workers.ring(camera_id)
+        return self._host.ring(camera_id)
 
     def tap(self, camera_id: int) -> PacketTap:
         """The camera's packet tap (live view), made on first use and kept across restarts of
         the recorders, so a listener may register before the camera is connected."""
-        return self._taps.setdefault(camera_id, PacketTap())
+        if self.workers is not None:
+            return self.workers.tap(camera_id)
+        return self._host.tap(camera_id)
 
-    def _open(self, url: str) -> Source:
-        return AvSource(
-            url,
-            open_timeout_s=self.options.open_timeout_s,
-            read_timeout_s=self.options.read_timeout_s,
-            rtsp_transport=self.options.rtsp_transport,
-        )
+    async def current_gop(self, camera_id: int) -> Gop | None:
+        """The camera's stream and its packets from the latest keyframe (snapshots)."""
+        if self.workers is not None:
+            return await self.workers.current_gop(camera_id)
+        ring = self._host.ring(camera_id)
+        stream = self._host.tap(camera_id).source
+        packets = [] if ring is None else ring.last(0)
+        return Gop(stream, packets) if stream is not None and packets else None
 
     async def run(self, feeds: Sequence[CameraFeed]) -> None:
         """Record `feeds` until cancelled (or until every recorder stops by itself)."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[RecorderReport] = asyncio.Queue()
+        queue: asyncio.Queue[PoolItem] = asyncio.Queue()
 
-        def report(item: RecorderReport) -> None:
+        def post(items: Iterable[PoolItem]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                loop.call_soon_threadsafe(_put_all, queue, items)
+
+        def report(item: HostReport) -> None:
+            post((item,))
 
         by_camera = {feed.camera_id: feed for feed in feeds}
+        resume = await self._resume(feeds)
         stop = threading.Event()
-        running = 0
-        native = [feed for feed in feeds if self._native(feed)]
+        running = 0  # cameras whose RecorderStopped is still to come
         try:
-            for feed in feeds:
-                if feed in native:
-                    continue
-                recorder = await self._recorder(feed, report)
-                self._start(recorder, stop)
-                self.engines[feed.camera_id] = "pyav"
-                running += 1
-            if native and self._pull is not None:
-                cameras = [await self._camera(feed, report, stop) for feed in native]
-                self.engines.update((feed.camera_id, "native") for feed in native)
-                threading.Thread(
-                    target=self._pull_all,
-                    args=(self._pull, cameras, stop, report),
-                    name="ingest-pull",
-                    daemon=True,
-                ).start()
-                running += len(cameras)
+            if self.workers is not None:
+                self.workers.start(feeds, resume, post)
+            else:
+                self._host.start(feeds, resume, report, stop)
+            running = len(feeds)
             task = asyncio.current_task()
             while running:
                 item = await queue.get()
-                running -= await self._handle(by_camera, item)
+                running -= await self._settle(by_camera, item)
+                if isinstance(item, WorkerLost) and item.unstopped:
+                    running += await self._replace(item, post)
                 if task is not None and task.cancelling():
                     # A cancellation swallowed below us (Python 3.11's wait_for can lose one
                     # that lands as its inner await completes): honour it here.
                     raise asyncio.CancelledError
         finally:
             stop.set()
+            if self.workers is not None:
+                self.workers.stop()
             with contextlib.suppress(TimeoutError):  # index the segments the recorders close
                 async with asyncio.timeout(DRAIN_S):
                     while running:
-                        running -= await self._handle(by_camera, await queue.get())
+                        running -= await self._settle(by_camera, await queue.get())
+            if self.workers is not None:
+                await self.workers.close()
 
-    def _native(self, feed: CameraFeed) -> bool:
-        return self._pull is not None and feed.url.startswith(NATIVE_SCHEMES)
+    async def _settle(self, feeds: dict[int, CameraFeed], item: PoolItem) -> int:
+        """Handle one item; how many cameras it says stopped."""
+        if isinstance(item, WorkerLost):
+            return len(item.unstopped)  # nothing more comes from those
+        return await self._handle(feeds, item)
 
-    @staticmethod
-    def _start(recorder: CameraRecorder, stop: threading.Event) -> None:
-        thread = threading.Thread(
-            target=recorder.run, args=(stop,), name=f"recorder-{recorder.camera_id}", daemon=True
-        )
-        thread.start()
+    async def _resume(self, feeds: Iterable[CameraFeed]) -> dict[int, datetime | None]:
+        """Each camera's last indexed end (where its next segment may start)."""
+        return {feed.camera_id: await self.index.last_end(feed.camera_id) for feed in feeds}
 
-    @staticmethod
-    def _pull_all(
-        pull: PullLoop,
-        cameras: list[NativeCamera],
-        stop: threading.Event,
-        report: Callable[[RecorderReport], None],
-    ) -> None:
-        """The pull loop's thread: every camera it still has reports stopped at the end."""
-        try:
-            pull(cameras, stop)
-        except Exception:
-            _log.exception("recording.pull_loop_failed")
-            raise
-        finally:
-            for camera in cameras:
-                if not camera.retired:
-                    camera.finish()
-                    report(RecorderStopped(camera.camera_id))
+    async def _replace(self, lost: WorkerLost, post: Callable[[Iterable[PoolItem]], None]) -> int:
+        """Start a dead worker again with its shard; how many cameras it records."""
+        assert self.workers is not None
+        _log.warning("recording.worker_died", worker=lost.index, cameras=len(lost.unstopped))
+        await asyncio.sleep(self.workers.restart_delay(lost.index))
+        shard = self.workers.shard(lost.index)
+        self.workers.restart(lost.index, await self._resume(shard), post)
+        return len(shard)
 
-    async def _camera(
-        self, feed: CameraFeed, report: Callable[[RecorderReport], None], stop: threading.Event
-    ) -> NativeCamera:
-        writer, ring = await self._writer_and_ring(feed)
-
-        def fallback(camera: NativeCamera, reason: str) -> None:
-            _log.info("recording.fallback_to_pyav", camera=camera.camera_id, reason=reason)
-            self.engines[camera.camera_id] = "pyav"
-            self._start(self._av_recorder(feed, camera.writer, report, camera.ring), stop)
-
-        return NativeCamera(
-            feed.camera_id,
-            feed.url,
-            writer,
-            report=report,
-            clock=self.clock,
-            backoff=self.options.backoff,
-            offline_after_s=self.options.offline_after_s,
-            ring=ring,
-            tap=self.tap(feed.camera_id),
-            fallback=fallback,
-        )
-
-    async def _recorder(
-        self, feed: CameraFeed, report: Callable[[RecorderReport], None]
-    ) -> CameraRecorder:
-        writer, ring = await self._writer_and_ring(feed)
-        return self._av_recorder(feed, writer, report, ring)
-
-    async def _writer_and_ring(self, feed: CameraFeed) -> tuple[SegmentWriter, RingBuffer | None]:
-        options = self.options
-        writer = SegmentWriter(
-            feed.camera_id,
-            self.index.root,
-            segment_s=options.segment_s,
-            max_jump_s=options.max_jump_s,
-            min_free_bytes=options.min_free_bytes,
-            resume_after=await self.index.last_end(feed.camera_id),
-        )
-        ring = RingBuffer(options.ring_s) if options.ring_s > 0 else None
-        if ring is not None:
-            self._rings[feed.camera_id] = ring
-        return writer, ring
-
-    def _av_recorder(
-        self,
-        feed: CameraFeed,
-        writer: SegmentWriter,
-        report: Callable[[RecorderReport], None],
-        ring: RingBuffer | None,
-    ) -> CameraRecorder:
-        return CameraRecorder(
-            feed.camera_id,
-            feed.url,
-            writer,
-            report=report,
-            clock=self.clock,
-            opener=self._opener,
-            backoff=self.options.backoff,
-            offline_after_s=self.options.offline_after_s,
-            ring=ring,
-            tap=self.tap(feed.camera_id),
-        )
-
-    async def _handle(self, feeds: dict[int, CameraFeed], item: RecorderReport) -> int:
+    async def _handle(self, feeds: dict[int, CameraFeed], item: HostReport) -> int:
         """Index and publish one report; 1 when it says a recorder stopped."""
         if isinstance(item, RecorderStopped):
             return 1
+        if isinstance(item, EngineChosen):
+            self.engines[item.camera_id] = item.engine
+            return 0
         org_path = feeds[item.camera_id].org_path
         now = self.clock.now()
         try:
@@ -316,3 +230,8 @@ class RecordingService:
         except StoreUnavailable as exc:
             _log.error("recording.index_failed", camera=item.camera_id, error=str(exc))
         return 0
+
+
+def _put_all(queue: asyncio.Queue[PoolItem], items: Iterable[PoolItem]) -> None:
+    for item in items:
+        queue.put_nowait(item)

@@ -1,5 +1,5 @@
 """What recording produces: closed segments, gaps with their cause, evidence locks, and the
-reports a camera's recorder sends to the async side.
+reports a camera's recorder (and the ingest host running it) sends to the async side.
 
 Times are timezone-aware UTC. A segment covers `[start, end)` of wall-clock time, derived from
 media time (see `segment_writer`); segment paths are relative to the recordings root, so the root
@@ -89,10 +89,20 @@ class RecorderStopped:
     camera_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class EngineChosen:
+    """Which engine records the camera now: "native" or "pyav" (at start, and after the native
+    loop hands a camera over to PyAV)."""
+
+    camera_id: int
+    engine: str
+
+
 WriterReport = SegmentRecord | GapRecord | DiskLow
 RecorderReport = (
     SegmentRecord | GapRecord | DiskLow | CameraOnline | CameraOffline | RecorderStopped
 )
+HostReport = RecorderReport | EngineChosen  # what an ingest host sends its platform
 
 
 @dataclass(frozen=True, slots=True)

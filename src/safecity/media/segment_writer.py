@@ -93,10 +93,12 @@ class SegmentWriter:
         max_jump_s: float = 2.0,
         min_free_bytes: int = 0,
         resume_after: datetime | None = None,
+        resume_cause: GapCause = GapCause.RESTART,
         free_bytes: Callable[[Path], int] = disk_free,
     ) -> None:
         """`resume_after`: the end of this camera's last indexed segment, if any; the first
-        segment then reports the hole since it as a `restart` gap."""
+        segment then reports the hole since it as a gap with `resume_cause` (`restart`; or
+        `source_lost` when the process that recorded the camera died)."""
         self.camera_id = camera_id
         self.root = root
         self.segment_s = segment_s
@@ -104,7 +106,7 @@ class SegmentWriter:
         self.min_free_bytes = min_free_bytes
         self._free_bytes = free_bytes
         self._last_end: datetime | None = resume_after
-        self._cause: GapCause | None = GapCause.RESTART if resume_after is not None else None
+        self._cause: GapCause | None = resume_cause if resume_after is not None else None
         self._format: SegmentFormat | None = None
         self._time_base = Fraction(1, 90_000)
         self._tick = (1, 90_000)  # the time base as integers: exact float seconds, no Fraction

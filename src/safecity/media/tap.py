@@ -6,11 +6,14 @@ Listeners are called synchronously, before the writer sees the packet, so they m
 listener set is a tuple replaced under a lock and read without one, so a packet costs one
 attribute read when nobody listens. The tap outlives the recorders: the recording service keeps
 one per camera across restarts, and a viewer may register before the camera is even connected.
+A tap may be told (`watch`) when its first listener comes and its last one goes: with ingest
+workers, that starts and stops the forwarding of the camera's packets to the platform process.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
@@ -49,28 +52,47 @@ class StreamInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Gop:
+    """A camera's current stream and its packets from the latest keyframe (snapshots)."""
+
+    stream: StreamInfo
+    packets: list[RingPacket]
+
+
 class PacketListener(Protocol):
     def packet(self, stream: StreamInfo, packet: RingPacket, arrived: float) -> None:
         """One packet of `stream` (the same object for a whole connection; a new one after a
-        reconnect), which left the demuxer at `arrived` (`time.perf_counter()` seconds)."""
+        reconnect), which left the demuxer at `arrived` (`time.monotonic()` seconds: the
+        system-wide CLOCK_MONOTONIC on Linux, so an ingest worker's stamp holds here too)."""
         ...
 
 
 class PacketTap:
     """One camera's listeners and what is known of its current stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: Callable[[], None] | None = None) -> None:
+        """`watch()` when the first listener is added and when the last one is removed (on the
+        thread that adds or removes it, after the change: read `listeners` for the state)."""
         self._lock = threading.Lock()
+        self._watch = watch
         self.listeners: tuple[PacketListener, ...] = ()
         self.source: StreamInfo | None = None  # None while the camera is not connected
 
     def add(self, listener: PacketListener) -> None:
         with self._lock:
+            first = not self.listeners
             self.listeners = (*self.listeners, listener)
+        if first and self._watch is not None:
+            self._watch()
 
     def remove(self, listener: PacketListener) -> None:
         with self._lock:
+            had = bool(self.listeners)
             self.listeners = tuple(item for item in self.listeners if item is not listener)
+            last = had and not self.listeners
+        if last and self._watch is not None:
+            self._watch()
 
     def opened(self, stream: StreamInfo) -> None:
         """The recorder connected: remember the stream's parameters."""

@@ -19,7 +19,7 @@ from safecity.media.fanout import ViewerLimits
 from safecity.media.fragmenter import InitSegment, LiveItem, MediaFragment
 from safecity.media.live import LiveOptions, LiveService, LiveView
 from safecity.media.ring import RingBuffer
-from safecity.media.tap import PacketTap
+from safecity.media.tap import Gop, PacketTap
 from tests.unit.media.live_fixture import Footage, decoded_frames, footage_packets, kinds
 
 CAMERA = CameraRef(id=7, gb_id="44030401001320000007", point_id=3, org_path="/1/2/", name="Gate")
@@ -56,6 +56,11 @@ class Sources:
     def tap(self, camera_id: int) -> PacketTap:
         return self.taps.setdefault(camera_id, PacketTap())
 
+    async def current_gop(self, camera_id: int) -> Gop | None:
+        ring, stream = self.rings.get(camera_id), self.tap(camera_id).source
+        packets = [] if ring is None else ring.last(0)
+        return Gop(stream, packets) if stream is not None and packets else None
+
 
 class Audit:
     def __init__(self) -> None:
@@ -91,7 +96,7 @@ def play(sources: Sources, clip: Footage, start: int = 0, end: int | None = None
     """What the recorder thread does with each packet: listeners first, then the ring."""
     tap, ring = sources.tap(CAMERA.id), sources.rings[CAMERA.id]
     for packet in clip.packets[start:end]:
-        tap.packet(clip.stream, packet, time.perf_counter())
+        tap.packet(clip.stream, packet, time.monotonic())
         ring.push(packet)
 
 

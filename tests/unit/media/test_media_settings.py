@@ -55,3 +55,9 @@ def test_the_native_ingest_is_the_default_and_pyav_can_be_chosen() -> None:
     assert chosen.media.ingest_engine == "pyav"
     with pytest.raises(ConfigError, match=r"media\.ingest_engine"):
         load_settings(security={"master_key": KEY}, media={"ingest_engine": "gstreamer"})
+
+
+def test_ingest_workers_default_to_threads_in_the_platform_and_refuse_a_negative_count() -> None:
+    assert load_settings(security={"master_key": KEY}).media.ingest_workers == 0
+    with pytest.raises(ConfigError, match=r"media\.ingest_workers"):
+        load_settings(security={"master_key": KEY}, media={"ingest_workers": -1})

@@ -113,3 +113,20 @@ def test_the_tap_knows_the_stream_only_while_connected(footage: Path, tmp_path: 
     assert seen[0] is not None
     assert getattr(seen[0], "codec", None) == "h264"
     assert tap.source is None
+
+
+def test_the_watcher_hears_of_the_first_listener_and_of_the_last_leaving() -> None:
+    states: list[int] = []
+    tap: PacketTap
+
+    def watch() -> None:
+        states.append(len(tap.listeners))
+
+    tap = PacketTap(watch)
+    one, two = Listener(), Listener()
+    tap.add(one)
+    tap.add(two)
+    tap.remove(one)
+    tap.remove(one)  # not there any more: no news
+    tap.remove(two)
+    assert states == [1, 0]

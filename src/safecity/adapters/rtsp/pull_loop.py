@@ -51,7 +51,7 @@ class PulledCamera(Protocol):
     def described(self, track: VideoTrack) -> None: ...
 
     def units(self, units: list[AccessUnit], arrived: float) -> None:
-        """Access units that came in one read, at `arrived` (`time.perf_counter()`)."""
+        """Access units that came in one read, at `arrived` (`time.monotonic()`)."""
         ...
 
     def ended(self, reason: str, fallback: bool) -> None:
@@ -159,7 +159,7 @@ class _Run:
             camera.ended(reason, fallback)
 
         def units(found: list[AccessUnit]) -> None:
-            camera.units(found, time.perf_counter())
+            camera.units(found, time.monotonic())
             if camera.retired and (connection := self.connections.pop(index, None)) is not None:
                 connection.teardown(time.monotonic())  # handed to another engine mid-stream
 
