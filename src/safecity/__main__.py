@@ -32,7 +32,7 @@ from safecity.demo.seed import DEMO_ACCOUNTS, DemoLogin, seed_demo_accounts, see
 from safecity.event_loop import loop_factory
 from safecity.org.importer import ImportRejected
 from safecity.org.models import OrgUnitDraft, OrgUnitKind
-from safecity.process_setup import configure_logging
+from safecity.process_setup import configure_logging, freeze_startup_heap
 from safecity.receiver_process import ReceiverProcess
 from safecity.settings import Settings, load_settings
 from safecity.sim.cameras import CameraServer
@@ -95,7 +95,11 @@ def serve_command(config: ConfigOption = None) -> None:
     """Start the platform with a settings file."""
 
     async def work(platform: Platform) -> None:
-        await serve(platform, on_ready=lambda url: err.print(f"safecity listening on {url}"))
+        def ready(url: str) -> None:
+            freeze_startup_heap()  # started: what exists now lives as long as the process
+            err.print(f"safecity listening on {url}")
+
+        await serve(platform, on_ready=ready)
 
     _with_platform(config, work)
 
@@ -186,6 +190,7 @@ async def _serve_demo(
             row = f"  {who.username:<8} {who.password:<14} {who.role:<10} {who.scope}"
             out.print(row, highlight=False, markup=False)
         out.print("Press Ctrl-C to stop.\n")
+        freeze_startup_heap()
 
     async with asyncio.TaskGroup() as group:
         group.create_task(serve(platform, on_ready=ready))

@@ -19,7 +19,7 @@ from safecity.adapters.rtsp.pull_loop import PullOptions, RtspPullLoop
 from safecity.core.clock import SystemClock
 from safecity.media.engine import IngestHost, RecordingOptions
 from safecity.media.ingest_worker import WorkerShard, serve
-from safecity.process_setup import start_child
+from safecity.process_setup import freeze_startup_heap, start_child
 from safecity.settings import LogSettings
 
 
@@ -37,4 +37,5 @@ def ingest_main(job: IngestJob, shard: WorkerShard, down: Connection, up: Connec
     """An ingest worker process's entry point."""
     start_child(job.log)
     host = IngestHost(job.root, SystemClock(), job.options, pull=RtspPullLoop(job.pull))
+    freeze_startup_heap()
     serve(host, shard, down, up)

@@ -1,5 +1,6 @@
-"""How each process of the platform starts: structured logging, and for a child process (the
-DC-09 receiver, an ingest worker) dying with its parent and leaving Ctrl-C to it.
+"""How each process of the platform starts: structured logging, for a child process (the
+DC-09 receiver, an ingest worker) dying with its parent and leaving Ctrl-C to it, and for every
+long-running one the heap it built while starting kept out of the garbage collector's way.
 
 Kept apart from `app` so a child process does not import the whole composition root (the API,
 the store, every service: seconds and a hundred megabytes) just to log like its parent.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import signal
 import sys
@@ -57,3 +59,14 @@ def start_child(log: LogSettings) -> None:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(log)
+
+
+def freeze_startup_heap() -> None:
+    """Call once a process has started (modules imported, services built): move every object
+    alive now to the collector's permanent generation. They live as long as the process, and
+    without this each full collection walks them all: in `serve`, about a million objects, a
+    125 ms pause in the middle of alarm processing at 1,000 alarms/s (measured with
+    `gc.callbacks`), which made the p99 of alarm-to-screen. Objects made later are collected as
+    usual."""
+    gc.collect()
+    gc.freeze()

@@ -34,7 +34,7 @@ from safecity.adapters.dc09 import AccountCache, Dc09Server, ListenOptions
 from safecity.alarms.intake import SignalIntake
 from safecity.core.clock import SystemClock
 from safecity.event_loop import loop_factory
-from safecity.process_setup import start_child
+from safecity.process_setup import freeze_startup_heap, start_child
 from safecity.protocols.dc09 import AccountKey
 from safecity.settings import LogSettings
 from safecity.store.db import Database, sqlite_pragmas
@@ -113,6 +113,7 @@ async def _receive(job: ReceiverJob, pipe: Connection, up: Connection) -> None:
     try:
         await keys.loaded.wait()
         await server.start()
+        freeze_startup_heap()
         up.send(("listening", server.tcp_address, server.udp_address))
         await done.wait()
     finally:
