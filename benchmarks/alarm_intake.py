@@ -17,8 +17,13 @@ opening/closing traffic (no NULL polls); `--encrypted` gives every account an AE
 
 `load us/msg` is the generators' CPU per message sent, what the receivers could not use of the
 two cores. `backlog` is how many stored messages the alarm processor had not yet turned into
-alarms when the load stopped (under overload the receiver ACKs first and processing gives way, see
-`AlarmProcessor.defer_to`), `drain s` how long it then took to catch up.
+alarms when the load stopped (the receiver's process runs at a higher priority, so under
+overload ACKs come first and processing falls behind), `drain s` how long it then took to catch
+up.
+
+`--load-nice N` runs the generators at nice N (both receivers alike): the generators stand for
+panels on other machines, whose scheduling delays are not the receiver's. It is no cure on two
+cores: at -10 the closed loop starves whichever receiver runs at a lower priority.
 
 Two cores run the receiver and the generators, so figures are lower than on a server: compare
 the two receivers in one run rather than reading absolute numbers.
@@ -201,8 +206,14 @@ def _generator(
     seed: int,
     encrypted: bool,
     load: str,
+    nice: int,
     out: Connection,
 ) -> None:
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        except PermissionError:
+            print(f"# load generator: cannot take nice {nice} (needs CAP_SYS_NICE)", flush=True)
     key = AesKey.from_text(TEXT_KEY) if encrypted else None
     specs = [PanelSpec(a, key) for a in accounts]
     if load == "sim":
@@ -256,6 +267,7 @@ def _load(
     *,
     encrypted: bool,
     load: str,
+    nice: int,
     run: int,
 ) -> Result:
     accounts = numbered_accounts(panels)
@@ -275,6 +287,7 @@ def _load(
                 run * 100 + index,
                 encrypted,
                 load,
+                nice,
                 child,
             ),
         )
@@ -350,6 +363,12 @@ def main() -> None:
         default="frames",
         help="frames: pre-built frames (sim.panel_load); sim: the full panel simulator",
     )
+    parser.add_argument(
+        "--load-nice",
+        type=int,
+        default=0,
+        help="nice value of the load generators (0: they share the machine fairly)",
+    )
     parser.add_argument("--only", choices=["safecity", "pysiaalarm"])
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of safecity serve")
     args = parser.parse_args()
@@ -375,6 +394,7 @@ def main() -> None:
                             args.generators,
                             encrypted=args.encrypted,
                             load=args.load,
+                            nice=args.load_nice,
                             run=run,
                         )
                     )
@@ -399,6 +419,7 @@ def main() -> None:
                             args.generators,
                             encrypted=args.encrypted,
                             load=args.load,
+                            nice=args.load_nice,
                             run=run,
                         )
                     )
@@ -412,7 +433,7 @@ def main() -> None:
     )
     print(
         f"# panels={args.panels} seconds={args.seconds} generators={args.generators} "
-        f"encrypted={args.encrypted} load={args.load}"
+        f"encrypted={args.encrypted} load={args.load} load_nice={args.load_nice}"
     )
     print(
         f"{'receiver':<11}{'offered/s':>10}{'sent':>9}{'acked':>9}{'acked/s':>9}"
