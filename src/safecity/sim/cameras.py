@@ -25,10 +25,11 @@ import itertools
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self, cast
+from typing import Final, Self
 
 import structlog
 
+from safecity.adapters.rtsp.connection import RtspTcpConnection
 from safecity.adapters.rtsp.rtp_sender import Address, RtpSender
 from safecity.protocols.rtsp import (
     PlayStarted,
@@ -278,63 +279,28 @@ class CameraServer:
         self.stats.packets_sent += frame.packets
 
 
-class _RtspConnection(asyncio.Protocol):
+class _RtspConnection(RtspTcpConnection[RtspServerConnection, Event]):
     """One client's TCP connection: bytes to and from its `RtspServerConnection`."""
 
     def __init__(self, server: CameraServer) -> None:
+        super().__init__(server.connections)
         self.server = server
-        self.transport: asyncio.Transport | None = None
-        self.rtsp: RtspServerConnection | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement the API without subclassing asyncio.Transport
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
+    def open(self, peer_host: str) -> RtspServerConnection:
         server = self.server
-        self.rtsp = RtspServerConnection(
+        return RtspServerConnection(
             server.offer,
-            peer_host=peer[0] if peer else "",
+            peer_host=peer_host,
             rng=random.Random(server.rng.getrandbits(64)),  # noqa: S311 - simulator ids
             server_ports=server.server_ports,
             session_timeout=server.session_timeout,
             server_name="safecity-sim-camera",
         )
-        server.connections.add(self)
 
-    def data_received(self, data: bytes) -> None:
-        assert self.rtsp is not None
-        self._handle(self.rtsp.receive_data(data, asyncio.get_running_loop().time()))
-        if self.rtsp.should_close:
-            self.close()
-
-    def keep_alive(self, session: str) -> None:
-        if self.rtsp is not None:
-            self.rtsp.keep_alive(session, asyncio.get_running_loop().time())
-
-    def check_timeouts(self, now: float) -> None:
-        if self.rtsp is not None:
-            deadline = self.rtsp.next_deadline()
-            if deadline is not None and deadline <= now:
-                self._handle(self.rtsp.handle_timeout(now))
-
-    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002 - EOF or error alike
-        if self.rtsp is not None:
-            self._handle(self.rtsp.connection_lost())
-        self.server.connections.discard(self)
-        self.transport = None
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    def _handle(self, events: list[Event]) -> None:
-        assert self.rtsp is not None
-        if self.transport is not None and (reply := self.rtsp.data_to_send()):
-            self.transport.write(reply)
-        for event in events:
-            if isinstance(event, PlayStarted):
-                self.server.start(self, event)
-            elif isinstance(event, PlayStopped):
-                self.server.stop(self, event.session)
-            else:
-                _log.debug("rtsp_event", event=event)
+    def dispatch(self, event: Event) -> None:
+        if isinstance(event, PlayStarted):
+            self.server.start(self, event)
+        elif isinstance(event, PlayStopped):
+            self.server.stop(self, event.session)
+        else:
+            _log.debug("rtsp_event", event=event)

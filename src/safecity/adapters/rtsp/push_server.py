@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import Final, cast
+from typing import Final
 
 import structlog
 
+from safecity.adapters.rtsp.connection import RtspTcpConnection
 from safecity.adapters.rtsp.rtp_sender import Address, RtpSender
 from safecity.protocols.rtsp.publish import (
     Event,
@@ -248,68 +249,30 @@ class PushServer:
         if (publisher := self._publishers.get(address)) is not None:
             name, track, from_rtcp_port, session = publisher
             path = self.paths.get(name)
-            if path is not None and path.owner.rtsp is not None:
-                path.owner.rtsp.keep_alive(session, _now())
+            if path is not None:
+                path.owner.keep_alive(session)
             self.relay(name, track, data, rtcp=from_rtcp_port)
         elif (reader := self._readers.get(address)) is not None:
             connection, session = reader
-            if connection.rtsp is not None:
-                connection.rtsp.keep_alive(session, _now())
+            connection.keep_alive(session)
 
 
-def _now() -> float:
-    return asyncio.get_running_loop().time()
-
-
-class _Connection(asyncio.Protocol):
+class _Connection(RtspTcpConnection[RtspRelayConnection, Event]):
     """One TCP connection: bytes to and from its `RtspRelayConnection`."""
 
     def __init__(self, server: PushServer) -> None:
+        super().__init__(server.connections)
         self.server = server
-        self.transport: asyncio.Transport | None = None
-        self.rtsp: RtspRelayConnection | None = None
-        self.peer = ""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement the API without subclassing asyncio.Transport
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = str(peer[0]) if peer else ""
+    def open(self, peer_host: str) -> RtspRelayConnection:
         server = self.server
-        self.rtsp = RtspRelayConnection(
+        return RtspRelayConnection(
             server.status,
-            peer_host=self.peer,
+            peer_host=peer_host,
             rng=random.Random(server.rng.getrandbits(64)),  # noqa: S311 - session ids, not keys
             server_ports=server.server_ports,
             session_timeout=server.options.session_timeout_s,
         )
-        server.connections.add(self)
 
-    def data_received(self, data: bytes) -> None:
-        assert self.rtsp is not None
-        self._handle(self.rtsp.receive_data(data, _now()))
-        if self.rtsp.should_close:
-            self.close()
-
-    def check_timeouts(self, now: float) -> None:
-        if self.rtsp is not None:
-            deadline = self.rtsp.next_deadline()
-            if deadline is not None and deadline <= now:
-                self._handle(self.rtsp.handle_timeout(now))
-
-    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002 - EOF or error alike
-        if self.rtsp is not None:
-            self._handle(self.rtsp.connection_lost())
-        self.server.connections.discard(self)
-        self.transport = None
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    def _handle(self, events: list[Event]) -> None:
-        assert self.rtsp is not None
-        if self.transport is not None and (reply := self.rtsp.data_to_send()):
-            self.transport.write(reply)
-        for event in events:
-            self.server.handle(self, event)
+    def dispatch(self, event: Event) -> None:
+        self.server.handle(self, event)
