@@ -29,9 +29,10 @@ import structlog
 
 from safecity.core.clock import Clock
 from safecity.media.fmp4_segment import Fmp4SegmentFormat
+from safecity.media.link_state import LinkState
 from safecity.media.mp4_init import InitError, build_init
 from safecity.media.recorder import Backoff, redacted
-from safecity.media.records import CameraOffline, CameraOnline, GapCause, RecorderReport
+from safecity.media.records import GapCause, RecorderReport
 from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.segment_writer import SegmentWriter
 from safecity.media.tap import PacketTap, StreamInfo
@@ -74,14 +75,12 @@ class NativeCamera:
         self._report = report
         self._clock = clock
         self._backoff = backoff
-        self._offline_after_s = offline_after_s
         self._fallback = fallback
         self.retired = False
         self._connected = False
         self._next_attempt = clock.monotonic()
-        self._online: bool | None = None
-        self._lost_at: float | None = clock.monotonic()
-        self._lost_wall = clock.now()
+        self._link = LinkState(camera_id, clock, offline_after_s, report)
+        self._link.lost()  # until its first video
         self._failures = 0
         self._reason = "not connected yet"
         self._track: VideoTrack | None = None
@@ -120,9 +119,7 @@ class NativeCamera:
         self._connected = False
         if self.tap is not None:
             self.tap.closed()
-        if self._lost_at is None:
-            self._lost_at = self._clock.monotonic()
-            self._lost_wall = self._clock.now()
+        self._link.lost()
         self._emit(self.writer.interrupt(GapCause.SOURCE_LOST))
         if self.ring is not None:
             self.ring.clear()
@@ -134,15 +131,15 @@ class NativeCamera:
             return
         self._reason = reason
         self._failures += 1
-        self._check_offline()
+        self._link.check(self._reason)
         self._next_attempt = self._clock.monotonic() + self._backoff.delay(self._failures)
 
     def tick(self) -> None:
         """Offline after `offline_after_s` without video, connected or not (a camera whose
         RTP brings nothing we can record is as good as gone)."""
-        if self._connected and self._lost_at is not None:
+        if self._connected and self._link.lost_at is not None:
             self._reason = "connected, but no recordable video"
-        self._check_offline()
+        self._link.check(self._reason)
 
     def finish(self) -> None:
         """The loop stopped: close the open segment (no gap; a restart reports one)."""
@@ -163,12 +160,8 @@ class NativeCamera:
         info = self._info
         if info is None:
             return  # no keyframe yet on this connection
-        if self._lost_at is not None:
-            self._lost_at = None
+        if self._link.video(at):
             self._failures = 0
-            if self._online is not True:
-                self._online = True
-                self._report(CameraOnline(self.camera_id, at))
         if unit.after_loss:
             self._emit(self.writer.corrupt())
         timestamp = unit.timestamp
@@ -226,15 +219,6 @@ class NativeCamera:
         if self.tap is not None:
             self.tap.opened(info)
         return True
-
-    def _check_offline(self) -> None:
-        if self._online is False or self._lost_at is None:
-            return
-        if self._clock.monotonic() - self._lost_at >= self._offline_after_s:
-            self._online = False
-            self._report(
-                CameraOffline(self.camera_id, self._clock.now(), self._lost_wall, self._reason)
-            )
 
     def _emit(self, reports: Sequence[RecorderReport]) -> None:
         for item in reports:

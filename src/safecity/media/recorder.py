@@ -30,9 +30,8 @@ from av.video.stream import VideoStream
 
 from safecity.core.clock import Clock
 from safecity.core.errors import DeviceUnavailable
+from safecity.media.link_state import LinkState
 from safecity.media.records import (
-    CameraOffline,
-    CameraOnline,
     GapCause,
     RecorderReport,
     RecorderStopped,
@@ -161,26 +160,22 @@ class CameraRecorder:
         self._clock = clock
         self._opener = opener
         self._backoff = backoff
-        self._offline_after_s = offline_after_s
         self._sleep = sleep
-        self._online: bool | None = None  # None: not yet known
-        self._lost_at: float | None = None  # monotonic time the stream was lost
-        self._lost_wall = clock.now()
+        self._link = LinkState(camera_id, clock, offline_after_s, report)
         self._failures = 0
 
     def run(self, stop: threading.Event) -> None:
         """Record until `stop` is set; the last report is `RecorderStopped`."""
-        self._lost_at = self._clock.monotonic()
-        self._lost_wall = self._clock.now()
+        self._link.lost()
         try:
             while not stop.is_set():
                 reason = self._session(stop)
                 if stop.is_set():
                     break
                 self._failures += 1
-                self._check_offline(reason)
+                self._link.check(reason)
                 self._wait(self._backoff.delay(self._failures), stop)
-                self._check_offline(reason)
+                self._link.check(reason)
         finally:
             self._emit_all(self.writer.close())
             self._report(RecorderStopped(self.camera_id))
@@ -211,9 +206,7 @@ class CameraRecorder:
             if self.tap is not None:
                 self.tap.closed()
             source.close()
-        if self._lost_at is None:
-            self._lost_at = self._clock.monotonic()
-            self._lost_wall = self._clock.now()
+        self._link.lost()
         self._emit_all(self.writer.interrupt(GapCause.SOURCE_LOST))
         if self.ring is not None:
             self.ring.clear()
@@ -223,12 +216,8 @@ class CameraRecorder:
     def _packet(self, stream: StreamInfo, packet: Packet[VideoStream]) -> None:
         arrived = time.monotonic()
         now = self._clock.now()
-        if self._lost_at is not None and packet.size:
-            self._lost_at = None
+        if packet.size and self._link.video(now):
             self._failures = 0
-            if self._online is not True:
-                self._online = True
-                self._report(CameraOnline(self.camera_id, now))
         tap = self.tap if self.tap is not None and self.tap.listeners else None
         if self.ring is not None or tap is not None:
             copied = RingPacket.of(packet, now)
@@ -238,13 +227,6 @@ class CameraRecorder:
                 if self.ring is not None:
                     self.ring.push(copied)
         self._emit_all(self.writer.write(packet, now))
-
-    def _check_offline(self, reason: str) -> None:
-        if self._online is False or self._lost_at is None:
-            return
-        if self._clock.monotonic() - self._lost_at >= self._offline_after_s:
-            self._online = False
-            self._report(CameraOffline(self.camera_id, self._clock.now(), self._lost_wall, reason))
 
     def _wait(self, seconds: float, stop: threading.Event) -> None:
         if self._sleep is not None:
