@@ -1,5 +1,6 @@
 """The SQLite inbox spool: ids continue the store's, the processor copies rows once (skipping
-retransmissions already copied), and pruning deletes only copied rows, a chunk at a time."""
+retransmissions already copied or spooled twice), pruning deletes only copied rows, a chunk at a
+time, and a spool from before (with a unique index) is rebuilt without losing rows or ids."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from safecity.store.alarm_tables import AlarmSignalRow
 from safecity.store.db import Database, sqlite_pragmas
 from safecity.store.repositories.inbox import InboxRow, SpoolWriter
 from safecity.store.repositories.spool import (
+    SCHEMA,
     open_spool,
     pending_after,
     processed_up_to,
@@ -87,3 +89,56 @@ async def test_pruning_deletes_only_processed_rows_in_chunks(store: Database) ->
     assert prune(connection, 7, chunk=3) == 0
     connection.close()
     assert [row.id for row in pending_after(spool, 0, 20)] == [8, 9, 10]
+
+
+async def test_a_retransmission_spooled_twice_is_copied_once(store: Database) -> None:
+    assert store.sqlite_path is not None
+    spool = spool_path(store.sqlite_path)
+    open_spool(spool, store.sqlite_path, sqlite_pragmas)
+    writer = SpoolWriter(spool, store.sqlite_path, sqlite_pragmas)
+    await writer.insert([_row(1), _row(2), _row(2)])  # sent again before the first ACK landed
+    await writer.insert([_row(1)])  # and again in a later commit
+    await writer.aclose()
+    assert [row.id for row in pending_after(spool, 0, 10)] == [1, 2, 3, 4]
+
+    async with store.write() as session:
+        first = await take_signals(session, spool, 0, 3, legacy=False)
+    assert [s.sequence for s in first.signals] == [1, 2]
+    assert (first.last_id, first.consumed) == (3, 3)
+    async with store.write() as session:
+        second = await take_signals(session, spool, 3, 3, legacy=False)
+    assert (second.signals, second.last_id) == ([], 4)
+    assert await _count(store) == 2
+
+
+def _indexes(spool: str) -> list[tuple[str, int]]:
+    with sqlite3.connect(spool) as connection:
+        return [(row[1], row[2]) for row in connection.execute("PRAGMA index_list(inbox)")]
+
+
+async def test_an_older_spool_loses_its_unique_index_and_keeps_rows_and_ids(
+    store: Database,
+) -> None:
+    assert store.sqlite_path is not None
+    spool = spool_path(store.sqlite_path)
+    old = sqlite3.connect(spool, isolation_level=None)
+    old.execute(SCHEMA.replace("dedupe TEXT NOT NULL,", "dedupe TEXT NOT NULL UNIQUE,"))
+    old.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('inbox', 40)")
+    for n in (7, 8):
+        old.execute(
+            "INSERT INTO inbox VALUES (?, '1234', ?, 'ADM-CID', NULL, 'x', ?, ?, 'tcp', 'p')",
+            (n, n, f"d{n}", "2026-12-01 12:00:00.000000"),
+        )
+    old.close()
+    assert any(unique for _, unique in _indexes(spool))
+
+    open_spool(spool, store.sqlite_path, sqlite_pragmas)
+    assert not any(unique for _, unique in _indexes(spool))
+    assert [(row.id, row.dedupe) for row in pending_after(spool, 0, 10)] == [(7, "d7"), (8, "d8")]
+    writer = SpoolWriter(spool, store.sqlite_path, sqlite_pragmas)
+    await writer.insert([_row(8), _row(9)])  # d8 again: no longer refused by the spool
+    await writer.aclose()
+    # 40 was handed out before (its row since pruned): the next id is past it
+    assert [row.id for row in pending_after(spool, 8, 10)] == [41, 42]
+    open_spool(spool, store.sqlite_path, sqlite_pragmas)  # opening again changes nothing
+    assert [row.id for row in pending_after(spool, 0, 10)] == [7, 8, 41, 42]

@@ -4,8 +4,9 @@ Every ACK waits for one of these inserts, thousands of times a second. On SQLite
 spool file (`store.repositories.spool`) and the writer skips the ORM and the async driver: rows
 are plain tuples, inserted with `executemany` on a connection of its own, in one worker thread
 (sqlite3 releases the GIL while it steps and syncs). On PostgreSQL (and SQLite in memory) rows go
-into `alarm_signals` through the ordinary write session. Both skip a row whose de-duplication key
-is already there.
+into `alarm_signals` through the ordinary write session, which skips a row whose de-duplication
+key is already there. The spool keeps every row it is given, a retransmission too: the processor's
+copy into `alarm_signals` stores it once (`spool` says why the spool has no unique key).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ COLUMNS: Final = (
 PRUNE_EVERY_S: Final = 0.5  # a chunk at a time (`spool.prune`)
 _INSERT: Final = (  # constants only: the column names above and one placeholder each
     f"INSERT INTO inbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
-    " ON CONFLICT (dedupe) DO NOTHING"
 )
 
 
@@ -59,7 +59,8 @@ class InboxRow(NamedTuple):
 
 class InboxWriter(Protocol):
     async def insert(self, rows: Sequence[InboxRow]) -> None:
-        """Commit `rows` (duplicates skipped); raise if the commit failed."""
+        """Commit `rows`; raise if the commit failed. A retransmission ends up once in
+        `alarm_signals`, whether the writer skips it or the processor's copy does."""
         ...
 
     async def aclose(self) -> None: ...
