@@ -1,12 +1,13 @@
 """Recording in ingest worker processes (`media.ingest_workers: 2`): simulated RTSP cameras
 sharded over two workers are recorded and indexed by the platform, a device change restarts
-them, a worker killed with SIGKILL is started again and its cameras resume after a
-`source_lost` gap, and live view and snapshots of a camera recorded in a worker work through the
-real server."""
+them, a worker killed with SIGKILL is started again, the segment it had open is salvaged and its
+cameras resume after a `source_lost` gap from that segment's end, and live view and snapshots of
+a camera recorded in a worker work through the real server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -27,7 +28,8 @@ from safecity.core.events import RecordingGapFound, SegmentRecorded
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Role
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
-from safecity.media.mp4_boxes import boxes
+from safecity.media.mp4_boxes import BoxError, boxes
+from safecity.media.mp4_index import read_layout
 from safecity.media.records import GapCause, Timeline
 from safecity.media.worker_pool import IngestWorkers
 from safecity.org.models import DeviceDraft, DeviceKind
@@ -45,10 +47,10 @@ WORKERS = 2
 
 @asynccontextmanager
 async def recording_platform(
-    folder: Path, cameras: int
+    folder: Path, cameras: int, *, segment_s: float = 1
 ) -> AsyncIterator[tuple[Platform, list[str]]]:
     """A platform recording in two workers, the demo city without devices, and the URLs of
-    `cameras` simulated cameras."""
+    `cameras` simulated cameras (a keyframe every second)."""
     clip = packetise(synthetic_clip(seconds=2.0, width=320, height=180, fps=25))
     settings = load_settings(
         None,
@@ -57,7 +59,7 @@ async def recording_platform(
         receiver={"enabled": False},
         media={
             "root": str(folder / "recordings"),
-            "segment_s": 1,
+            "segment_s": segment_s,
             "min_free_bytes": 0,
             "ingest_workers": WORKERS,
         },
@@ -149,27 +151,59 @@ async def test_every_camera_is_recorded_in_a_worker_and_a_device_change_restarts
     assert len(after[first[0]].gaps) == 1  # the device change's restart
 
 
-async def test_a_killed_worker_is_restarted_and_its_cameras_resume_after_a_gap(
+def complete_fragments(path: Path) -> int:
+    """The `moof` + `mdat` pairs of a file being written, up to the first box cut short."""
+    found: list[str] = []
+    with contextlib.suppress(BoxError):
+        found.extend(b.type for b in boxes(path.read_bytes()))
+    return sum(1 for pair in itertools.pairwise(found) if pair == ("moof", "mdat"))
+
+
+def files_of(root: Path, camera_id: int) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in (root / str(camera_id)).rglob("*.mp4")}
+
+
+async def open_file(platform: Platform, root: Path, camera_id: int, fragments: int) -> str:
+    """The camera's file being written (its newest, which the index does not name yet), once
+    it holds `fragments` complete fragments."""
+    async with asyncio.timeout(60):
+        while True:
+            newest = max(files_of(root, camera_id), default=None)
+            segments = (await timeline(platform, camera_id)).segments
+            indexed = {s.record.path.as_posix() for s in segments}
+            if newest and newest not in indexed and complete_fragments(root / newest) >= fragments:
+                return newest
+            await asyncio.sleep(0.05)
+
+
+async def test_a_killed_worker_is_restarted_its_open_segment_salvaged_and_resumed_after_a_gap(
     tmp_path: Path,
 ) -> None:
-    async with recording_platform(tmp_path, 2) as (platform, urls):
+    root = tmp_path / "recordings"
+    async with recording_platform(tmp_path, 2, segment_s=4) as (platform, urls):
         cameras = [await add_camera(platform, url) for url in urls]
         victim, other = cameras  # consecutive ids: one in each shard
         events = platform.bus.subscribe("media.>")
         job = asyncio.ensure_future(platform.background_jobs()["media-recording"]())
         try:
-            await segments_of(events, dict.fromkeys(cameras, 2))
+            await segments_of(events, dict.fromkeys(cameras, 1))
             workers = workers_of(platform)
             killed = workers.pids[victim % WORKERS]
             assert killed is not None
+            open_path = await open_file(platform, root, victim, 2)  # two GOPs of 4 on disk
             os.kill(killed, signal.SIGKILL)
             gap: RecordingGapFound | None = None
+            salvaged: SegmentRecorded | None = None
             async with asyncio.timeout(60):
                 async for delivery in events:
                     event = delivery.event
-                    if isinstance(event, RecordingGapFound) and event.camera_id == victim:
+                    if getattr(event, "camera_id", None) != victim:
+                        continue
+                    if isinstance(event, SegmentRecorded) and event.path == open_path:
+                        salvaged = event
+                    if isinstance(event, RecordingGapFound):
                         gap = event
-                    if isinstance(event, SegmentRecorded) and event.camera_id == victim and gap:
+                    if isinstance(event, SegmentRecorded) and gap:
                         break
             replacement = workers.pids[victim % WORKERS]
             restarts = workers.restarts
@@ -185,14 +219,20 @@ async def test_a_killed_worker_is_restarted_and_its_cameras_resume_after_a_gap(
     assert replacement not in (None, killed)
     segments = [s.record for s in hit.segments]
     assert all(a.end <= b.start for a, b in itertools.pairwise(segments))  # nothing overlaps
+    # the file the killed worker had open: indexed (and announced) up to its last fragment
+    assert salvaged is not None
+    found = next(s for s in segments if s.path.as_posix() == open_path)
+    assert (salvaged.start, salvaged.end) == (found.start, found.end)
+    assert found.bytes == (root / open_path).stat().st_size
+    assert read_layout(root / open_path).fragments >= 2  # playback addresses it as any other
+    with av.open(str(root / open_path)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == found.frames >= 50  # 25 fps
+    assert found.duration_s == pytest.approx(found.frames / 25, abs=1e-3)
     assert [(g.start, g.end) for g in hit.gaps] == [(gap.start, gap.end)]
-    ends, starts = {s.end for s in segments}, {s.start for s in segments}
-    assert gap.start in ends  # the hole runs from the last segment indexed before the kill
-    assert gap.end in starts  # to the first one the new worker wrote
-    root = tmp_path / "recordings"
-    on_disk = {path.relative_to(root).as_posix() for path in (root / str(victim)).rglob("*.mp4")}
-    orphans = on_disk - {s.path.as_posix() for s in segments}
-    assert len(orphans) == 1  # the file the killed worker had open: on disk, never indexed
+    assert gap.start == found.end  # the hole runs from the salvaged segment's end
+    assert gap.end in {s.start for s in segments}  # to the first one the new worker wrote
+    assert files_of(root, victim) == {s.path.as_posix() for s in segments}  # no orphan
     assert spared.gaps == ()  # the other worker's camera was not touched
     assert all(a.end <= b.start for a, b in itertools.pairwise(s.record for s in spared.segments))
 

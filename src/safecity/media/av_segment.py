@@ -2,6 +2,13 @@
 default_base_moof`): the segment writer's muxer for streams PyAV demuxed (files, and cameras
 the native ingest cannot read). Samples are PyAV packets of the source stream, moved onto the
 segment's stream with times relative to the segment's start.
+
+`flush_packets=1`: the muxer holds a fragment's samples until the next keyframe and then writes
+the `moof` + `mdat`; by default FFmpeg leaves what it wrote to a seekable file in its 32 KiB I/O
+buffer, so a killed writer's file ends inside a fragment (even before the `moov`), and the last
+one or two GOPs are lost. Flushed after every packet, each fragment is on disk once made: crash
+salvage (`salvage`) keeps all but the GOP being recorded. A flush with nothing buffered costs
+nothing, so this is one write per fragment, as before.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from safecity.media.mp4_init import FRAGMENTED_MP4
 from safecity.media.segment_format import MuxRefused, Sample
 
 CODECS: Final = frozenset({"h264", "hevc"})
+SEGMENT_OPTIONS: Final = {**FRAGMENTED_MP4, "flush_packets": "1"}
 
 
 class AvSegmentFormat:
@@ -38,7 +46,7 @@ class AvSegmentFormat:
         self._template = stream
 
     def open(self, target: Path) -> AvSegmentFile:
-        container = av.open(str(target), "w", format="mp4", options=FRAGMENTED_MP4)
+        container = av.open(str(target), "w", format="mp4", options=SEGMENT_OPTIONS)
         try:
             stream = container.add_stream_from_template(self._template)
         except BaseException:

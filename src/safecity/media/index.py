@@ -6,9 +6,11 @@ Segment paths are stored relative to the recordings root; `file_of` resolves the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from safecity.core.errors import NotFound, ValidationFailed
 from safecity.media.records import (
@@ -60,6 +62,20 @@ def lock_of(row: EvidenceLockRow) -> EvidenceLock:
     )
 
 
+async def _add_segment(session: AsyncSession, segment: SegmentRecord) -> RecordingSegmentRow:
+    return await repo.add_segment(
+        session,
+        camera_id=segment.camera_id,
+        start=segment.start,
+        end=segment.end,
+        size=segment.bytes,
+        path=segment.path.as_posix(),
+        codec=segment.codec,
+        frames=segment.frames,
+        keyframes=segment.keyframes,
+    )
+
+
 @dataclass
 class RecordingIndex:
     """Segments and gaps in the store, by camera and time."""
@@ -72,18 +88,34 @@ class RecordingIndex:
 
     async def add_segment(self, segment: SegmentRecord) -> int:
         async with self.db.write() as session:
-            row = await repo.add_segment(
-                session,
-                camera_id=segment.camera_id,
-                start=segment.start,
-                end=segment.end,
-                size=segment.bytes,
-                path=segment.path.as_posix(),
-                codec=segment.codec,
-                frames=segment.frames,
-                keyframes=segment.keyframes,
-            )
-            return row.id
+            return (await _add_segment(session, segment)).id
+
+    async def add_recovered(
+        self, segment: SegmentRecord, slack: timedelta
+    ) -> IndexedSegment | None:
+        """Index a segment recovered from a file its writer left (`salvage`), whose `start` is
+        known to `slack` (up to that much early): one overlapping the start of the segment
+        before it by less than that is moved onto its end, whole; the gaps it fills are carved
+        back. None, indexing nothing, if it would still overlap an indexed segment."""
+        camera_id = segment.camera_id
+        async with self.db.write() as session:
+            rows = await repo.segments_between(session, camera_id, segment.start, segment.end)
+            ends = [repo.utc(row.ended_at) for row in rows]
+            if rows and max(ends) - segment.start < slack:
+                moved = max(ends) - segment.start
+                segment = replace(segment, start=segment.start + moved, end=segment.end + moved)
+                rows = await repo.segments_between(session, camera_id, segment.start, segment.end)
+            if rows:
+                return None
+            await repo.carve_gaps(session, camera_id, segment.start, segment.end)
+            row = await _add_segment(session, segment)
+            return IndexedSegment(id=row.id, record=segment)
+
+    async def paths_since(self, camera_id: int, since: datetime) -> set[PurePosixPath]:
+        """The files of the camera's segments that start at or after `since`."""
+        async with self.db.session() as session:
+            found = await repo.paths_since(session, camera_id, since)
+        return {PurePosixPath(path) for path in found}
 
     async def add_gap(self, gap: GapRecord) -> int:
         async with self.db.write() as session:

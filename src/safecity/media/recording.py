@@ -7,8 +7,11 @@ recorder threads, the segment writers, ring buffers and taps) run either on thre
 process (`media.ingest_workers: 0`) or, with N >= 1, in N ingest worker processes that each
 record a shard of the cameras with the same host (`worker_pool`, `ingest_worker`). Either way
 their reports reach this loop in order, and `run` handles them one at a time: so when a worker
-dies, every report it sent is indexed before its cameras' last indexed end is read again and the
-worker restarted, and the hole becomes one `source_lost` gap per camera.
+dies, every report it sent is indexed, then the files its writers had open are salvaged
+(`salvage`: indexed up to their last complete fragment), before its cameras' last indexed end
+is read again and the worker restarted, and the hole after each becomes one `source_lost` gap.
+The same salvage runs for every camera as `run` starts (the platform itself may have been
+killed), except a camera whose recorder from an earlier `run` never reported stopping.
 
 Remuxing copies packets without decoding them, so threads cost little CPU; what the workers buy
 is that parsing, remuxing and writing 100s of cameras leave the platform's GIL and event loop
@@ -52,6 +55,7 @@ from safecity.media.records import (
 )
 from safecity.media.retention import Retention
 from safecity.media.ring import RingBuffer
+from safecity.media.salvage import Salvage
 from safecity.media.tap import Gop, PacketTap
 from safecity.media.worker_pool import IngestWorkers, PoolItem, WorkerLost
 
@@ -86,6 +90,8 @@ class RecordingService:
         self.retention = retention
         self.workers = workers
         self._host = IngestHost(index.root, clock, options, opener=opener, pull=pull)
+        self._salvage = Salvage(index)
+        self._recording: set[int] = set()  # cameras started whose RecorderStopped is to come
         self.engines: dict[int, str] = {}  # camera id: "native" or "pyav", as last started
 
     def ring(self, camera_id: int) -> RingBuffer | None:
@@ -124,6 +130,7 @@ class RecordingService:
             post((item,))
 
         by_camera = {feed.camera_id: feed for feed in feeds}
+        await self._salvage_files(feeds)
         resume = await self._resume(feeds)
         stop = threading.Event()
         running = 0  # cameras whose RecorderStopped is still to come
@@ -132,6 +139,7 @@ class RecordingService:
                 self.workers.start(feeds, resume, post)
             else:
                 self._host.start(feeds, resume, report, stop)
+            self._recording.update(by_camera)
             running = len(feeds)
             task = asyncio.current_task()
             while running:
@@ -157,6 +165,7 @@ class RecordingService:
     async def _settle(self, feeds: dict[int, CameraFeed], item: PoolItem) -> int:
         """Handle one item; how many cameras it says stopped."""
         if isinstance(item, WorkerLost):
+            self._recording.difference_update(item.unstopped)
             return len(item.unstopped)  # nothing more comes from those
         return await self._handle(feeds, item)
 
@@ -170,12 +179,30 @@ class RecordingService:
         _log.warning("recording.worker_died", worker=lost.index, cameras=len(lost.unstopped))
         await asyncio.sleep(self.workers.restart_delay(lost.index))
         shard = self.workers.shard(lost.index)
+        await self._salvage_files(shard)
         self.workers.restart(lost.index, await self._resume(shard), post)
+        self._recording.update(feed.camera_id for feed in shard)
         return len(shard)
+
+    async def _salvage_files(self, feeds: Iterable[CameraFeed]) -> None:
+        """Index (and publish) what the cameras' last writers left unindexed, before they
+        record again; skip a camera whose recorder may still be writing."""
+        for feed in feeds:
+            if feed.camera_id in self._recording:
+                _log.warning("recording.salvage_skipped", camera=feed.camera_id)
+                continue
+            try:
+                found = await self._salvage.camera(feed.camera_id)
+            except (StoreUnavailable, OSError) as exc:
+                _log.error("recording.salvage_failed", camera=feed.camera_id, error=str(exc))
+                continue
+            for segment in found:
+                await self._published(feed.org_path, segment.id, segment.record)
 
     async def _handle(self, feeds: dict[int, CameraFeed], item: HostReport) -> int:
         """Index and publish one report; 1 when it says a recorder stopped."""
         if isinstance(item, RecorderStopped):
+            self._recording.discard(item.camera_id)
             return 1
         if isinstance(item, EngineChosen):
             self.engines[item.camera_id] = item.engine
@@ -184,19 +211,7 @@ class RecordingService:
         now = self.clock.now()
         try:
             if isinstance(item, SegmentRecord):
-                segment_id = await self.index.add_segment(item)
-                await self.bus.publish(
-                    SegmentRecorded(
-                        at=now,
-                        org_path=org_path,
-                        camera_id=item.camera_id,
-                        segment_id=segment_id,
-                        start=item.start,
-                        end=item.end,
-                        bytes=item.bytes,
-                        path=item.path.as_posix(),
-                    )
-                )
+                await self._published(org_path, await self.index.add_segment(item), item)
             elif isinstance(item, GapRecord):
                 await self.index.add_gap(item)
                 await self.bus.publish(
@@ -230,6 +245,21 @@ class RecordingService:
         except StoreUnavailable as exc:
             _log.error("recording.index_failed", camera=item.camera_id, error=str(exc))
         return 0
+
+    async def _published(self, org_path: str, segment_id: int, segment: SegmentRecord) -> None:
+        """Tell the bus about an indexed segment."""
+        await self.bus.publish(
+            SegmentRecorded(
+                at=self.clock.now(),
+                org_path=org_path,
+                camera_id=segment.camera_id,
+                segment_id=segment_id,
+                start=segment.start,
+                end=segment.end,
+                bytes=segment.bytes,
+                path=segment.path.as_posix(),
+            )
+        )
 
 
 def _put_all(queue: asyncio.Queue[PoolItem], items: Iterable[PoolItem]) -> None:

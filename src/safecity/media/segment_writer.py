@@ -9,8 +9,9 @@ with `write`), `use(format)` with an `fmp4_segment.Fmp4SegmentFormat` for the na
 Format: fragmented MP4 (`movflags=frag_keyframe+empty_moov+default_base_moof`) rather than plain
 MP4. A plain MP4 writes its index (`moov`) only when closed, so a crash or power loss leaves an
 unreadable file; a fragmented one has its header up front and a `moof`+`mdat` pair per GOP, so
-every completed fragment of a killed writer still plays, and the same fragments are what MSE in
-the browser consumes for playback. H.264 and H.265 both go into MP4 unchanged.
+every completed fragment of a killed writer still plays (`salvage` indexes them when recording
+restarts), and the same fragments are what MSE in the browser consumes for playback. H.264 and
+H.265 both go into MP4 unchanged.
 
 Cutting: a segment is closed at the first keyframe at least `segment_s` of media time after its
 own first keyframe, so every segment starts with a keyframe and plays alone. Files lie under
@@ -31,10 +32,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final
@@ -50,7 +52,18 @@ if TYPE_CHECKING:
 
 SUFFIX: Final = ".mp4"
 OPEN_ATTEMPTS: Final = 3  # a folder pruned by retention between mkdir and open
-__all__ = ["CODECS", "FRAGMENTED_MP4", "SUFFIX", "SegmentWriter", "disk_free", "segment_path"]
+NAME_RESOLUTION: Final = timedelta(milliseconds=1)  # a file name's start is cut to this
+_NAME: Final = re.compile(r"(\d{8}T\d{6})\.(\d{3})Z(?:-[1-9]\d*)?" + re.escape(SUFFIX))
+__all__ = [
+    "CODECS",
+    "FRAGMENTED_MP4",
+    "NAME_RESOLUTION",
+    "SUFFIX",
+    "SegmentWriter",
+    "disk_free",
+    "segment_path",
+    "segment_start",
+]
 
 
 def disk_free(path: Path) -> int:
@@ -67,6 +80,20 @@ def segment_path(camera_id: int, start: datetime) -> PurePosixPath:
     return PurePosixPath(
         str(camera_id), f"{start:%Y}", f"{start:%m}", f"{start:%d}", stamp + SUFFIX
     )
+
+
+def segment_start(name: str) -> datetime | None:
+    """The start a segment file's name says (`segment_path`, with the `-<n>` a taken name
+    gets), cut to the millisecond: the segment started in `[it, it + NAME_RESOLUTION)`.
+    None for a name the writer does not give."""
+    found = _NAME.fullmatch(name)
+    if found is None:
+        return None
+    try:
+        second = datetime.strptime(found[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return second + timedelta(milliseconds=int(found[2]))
 
 
 @dataclass

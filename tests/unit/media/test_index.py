@@ -73,3 +73,42 @@ async def test_an_empty_range_is_refused(db: Database, tmp_path: Path) -> None:
         await index.timeline(5, T0, T0)
     with pytest.raises(ValidationFailed):
         await index.lock(5, T0, T0, reason="r", by="op", at=T0)
+
+
+async def test_a_recovered_segment_splits_the_gap_it_falls_in(db: Database, tmp_path: Path) -> None:
+    index = RecordingIndex(db, tmp_path)
+    await index.add_gap(GapRecord(5, T0, T0 + timedelta(seconds=60), GapCause.RESTART))
+    await index.add_gap(GapRecord(6, T0, T0 + timedelta(seconds=60), GapCause.RESTART))
+
+    found = await index.add_recovered(segment(5, 20, 30), timedelta(milliseconds=1))
+
+    assert found is not None
+    assert found.record == segment(5, 20, 30)
+    timeline = await index.timeline(5, T0, T0 + timedelta(minutes=2))
+    assert [s.id for s in timeline.segments] == [found.id]
+    assert [(g.start, g.end, g.cause) for g in timeline.gaps] == [
+        (T0, T0 + timedelta(seconds=20), GapCause.RESTART),
+        (T0 + timedelta(seconds=30), T0 + timedelta(seconds=60), GapCause.RESTART),
+    ]
+    other = await index.timeline(6, T0, T0 + timedelta(minutes=2))  # another camera's stays
+    assert [(g.start, g.end) for g in other.gaps] == [(T0, T0 + timedelta(seconds=60))]
+
+
+async def test_a_recovered_segment_moves_past_an_overlap_within_the_slack_only(
+    db: Database, tmp_path: Path
+) -> None:
+    index = RecordingIndex(db, tmp_path)
+    await index.add_segment(segment(5, 0, 10.0004))
+    slack = timedelta(milliseconds=1)
+
+    moved = await index.add_recovered(segment(5, 10, 20), slack)
+    refused = await index.add_recovered(segment(5, 19.99, 25), slack)
+
+    assert moved is not None
+    shift = timedelta(microseconds=400)
+    assert (moved.record.start, moved.record.end) == (
+        T0 + timedelta(seconds=10) + shift,
+        T0 + timedelta(seconds=20) + shift,
+    )
+    assert refused is None
+    assert len((await index.timeline(5, T0, T0 + timedelta(minutes=1))).segments) == 2

@@ -4,6 +4,7 @@ which engine records which camera."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -11,14 +12,17 @@ from pathlib import Path
 
 from safecity.bus.memory import MemoryBus
 from safecity.core.errors import DeviceUnavailable
-from safecity.core.events import CameraCameOnline, Event, SegmentRecorded
+from safecity.core.events import CameraCameOnline, Event, RecordingGapFound, SegmentRecorded
 from safecity.media.index import RecordingIndex
 from safecity.media.ingest import NativeCamera
+from safecity.media.mp4_boxes import boxes
 from safecity.media.recorder import AvSource, Backoff, Source
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
+from safecity.media.records import GapCause, SegmentRecord
+from safecity.media.segment_writer import SegmentWriter
 from safecity.store.db import Database
 from safecity.testing.clock import FakeClock
-from tests.unit.media.conftest import T0
+from tests.unit.media.conftest import T0, decoded_frames, record_file
 
 
 async def test_recorded_segments_are_indexed_and_published(
@@ -122,3 +126,68 @@ async def test_the_pyav_engine_records_rtsp_cameras_itself(db: Database, tmp_pat
     await asyncio.gather(task, return_exceptions=True)
 
     assert service.engines == {7: "pyav"}
+
+
+def killed_mid_segment(footage: Path, root: Path) -> tuple[SegmentRecord, SegmentRecord]:
+    """Camera 4's footage recorded from T0 as a writer killed in its second segment leaves it:
+    the first segment closed, the second cut inside its third fragment (no third file)."""
+    reports = record_file(SegmentWriter(4, root, segment_s=10), footage)
+    first, second, third = [r for r in reports if isinstance(r, SegmentRecord)]
+    (root / third.path).unlink()
+    path = root / second.path
+    data = path.read_bytes()
+    top = list(boxes(data))
+    moofs = [b for b in top if b.type == "moof"]
+    path.write_bytes(data[: moofs[2].start + 100])
+    return first, second
+
+
+async def test_a_dead_writers_file_is_salvaged_before_recording_starts_and_the_gap_follows_it(
+    db: Database, tmp_path: Path, footage: Path
+) -> None:
+    first, killed = killed_mid_segment(footage, tmp_path)
+    index = RecordingIndex(db, tmp_path)
+    await index.add_segment(first)
+    bus = MemoryBus()
+    events = bus.subscribe("media.>")
+    opened: list[str] = []
+
+    def opener(url: str) -> Source:
+        opened.append(url)
+        if len(opened) == 1:
+            return AvSource(url)
+        raise DeviceUnavailable(f"{url}: gone")
+
+    restart = T0 + timedelta(minutes=1)
+    service = RecordingService(
+        index,
+        bus,
+        FakeClock(restart),
+        RecordingOptions(segment_s=10, backoff=Backoff(initial_s=60)),
+        opener=opener,
+    )
+    seen: list[Event] = []
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(service.run([CameraFeed(4, str(footage), "/1/2/")]))
+        async with asyncio.timeout(60):
+            async for delivery in events:
+                seen.append(delivery.event)
+                if sum(isinstance(e, SegmentRecorded) for e in seen) == 2:
+                    break
+        task.cancel()
+
+    recorded = [e for e in seen if isinstance(e, SegmentRecorded)]
+    assert recorded[0].path == killed.path.as_posix()  # salvaged, indexed and published first
+    assert recorded[0].start == killed.start
+    assert recorded[0].end == killed.start + timedelta(seconds=9.6)  # two GOPs of 4.8 s
+    assert recorded[0].bytes == (tmp_path / killed.path).stat().st_size
+    assert decoded_frames(tmp_path / killed.path) == 120
+    gaps = [e for e in seen if isinstance(e, RecordingGapFound)]
+    assert [(g.start, g.end, g.cause) for g in gaps] == [
+        (recorded[0].end, restart, GapCause.RESTART.value)
+    ]
+    assert recorded[1].start == restart
+    timeline = await index.timeline(4, T0, restart + timedelta(minutes=1))
+    segments = [s.record for s in timeline.segments]
+    assert [s.start for s in segments[:3]] == [first.start, killed.start, restart]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(segments))

@@ -16,7 +16,7 @@ from av.video.stream import VideoStream
 from safecity.media.records import DiskLow, GapCause, GapRecord, SegmentRecord, WriterReport
 from safecity.media.retention import remove_file
 from safecity.media.segment_format import Sample
-from safecity.media.segment_writer import SegmentWriter, segment_path
+from safecity.media.segment_writer import SegmentWriter, segment_path, segment_start
 from tests.unit.media.conftest import (
     T0,
     Feed,
@@ -280,3 +280,13 @@ def test_a_folder_retention_pruned_between_mkdir_and_open_is_made_again(tmp_path
     assert pruning.pruned
     assert len(found) == 3
     assert all((tmp_path / segment.path).read_bytes() == b"frame" for segment in found)
+
+
+def test_a_segment_name_gives_back_its_start_to_the_millisecond() -> None:
+    start = T0 + timedelta(seconds=14, microseconds=400_900)
+    name = segment_path(7, start).name
+
+    assert segment_start(name) == T0 + timedelta(seconds=14, milliseconds=400)
+    assert segment_start(name.replace(".mp4", "-12.mp4")) == segment_start(name)
+    for foreign in ("clip.mp4", "20260301T080014.400Z.ts", "20261301T080014.400Z.mp4"):
+        assert segment_start(foreign) is None

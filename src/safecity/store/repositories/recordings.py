@@ -73,6 +73,14 @@ async def segment(session: AsyncSession, segment_id: int) -> RecordingSegmentRow
     return await session.get(RecordingSegmentRow, segment_id)
 
 
+async def paths_since(session: AsyncSession, camera_id: int, since: datetime) -> set[str]:
+    """The paths of the camera's segments that start at or after `since`."""
+    query = select(RecordingSegmentRow.path).where(
+        RecordingSegmentRow.camera_id == camera_id, RecordingSegmentRow.started_at >= _at(since)
+    )
+    return set((await session.scalars(query)).all())
+
+
 async def last_end(session: AsyncSession, camera_id: int) -> datetime | None:
     """Where the camera's newest indexed segment ends (None: nothing recorded)."""
     query = select(func.max(RecordingSegmentRow.ended_at)).where(
@@ -186,6 +194,22 @@ async def gaps_between(
         .order_by(RecordingGapRow.started_at, RecordingGapRow.id)
     )
     return (await session.scalars(query)).all()
+
+
+async def carve_gaps(session: AsyncSession, camera_id: int, start: datetime, end: datetime) -> int:
+    """Take `[start, end)` out of the camera's gaps (a segment found for it later): a gap
+    inside goes, one across either end is cut back, one across both is split. How many gaps
+    were touched."""
+    rows = await gaps_between(session, camera_id, start, end)
+    for row in rows:
+        before, after = utc(row.started_at), utc(row.ended_at)
+        await session.delete(row)
+        if before < start:
+            await add_gap(session, camera_id=camera_id, start=before, end=start, cause=row.cause)
+        if after > end:
+            await add_gap(session, camera_id=camera_id, start=end, end=after, cause=row.cause)
+    await session.flush()
+    return len(rows)
 
 
 async def delete_gaps_before(session: AsyncSession, before: datetime) -> int:
