@@ -47,6 +47,7 @@ from safecity.media.evidence_desk import EvidenceDesk
 from safecity.media.index import RecordingIndex
 from safecity.media.live import LiveService
 from safecity.media.playback import PlaybackDesk, PlaybackLimits
+from safecity.media.prealarm import AlarmLookup, AlarmRef, ClipOptions, PreAlarmClips, RecordedRings
 from safecity.media.recorder import Backoff
 from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
 from safecity.media.retention import GroupQuota, Retention, RetentionPolicy
@@ -159,6 +160,16 @@ def _camera_lookup(devices: DeviceService) -> CameraLookup:
             org_path=device.org_path,
             name=device.name,
         )
+
+    return lookup
+
+
+def _alarm_lookup(alarms: AlarmService) -> AlarmLookup:
+    """An alarm the caller may see (NotFound otherwise), as pre-alarm clips need it."""
+
+    async def lookup(scope: Scope, alarm_id: int) -> AlarmRef:
+        alarm = await alarms.get(scope, alarm_id)
+        return AlarmRef(id=alarm.id, raised_at=alarm.raised_at, cameras=tuple(alarm.cameras))
 
     return lookup
 
@@ -300,6 +311,7 @@ async def open_platform(
         cameras = _camera_lookup(devices)  # one lookup for live view, playback and evidence
         audit = AuditService(access)
         streams = CameraStreams(registry, resolve=stream_resolver(settings.onvif))
+        alarm_service, media = AlarmService(alarms), settings.media
         services = Services(
             units=OrgUnitService(registry),
             points=PointService(registry),
@@ -311,8 +323,16 @@ async def open_platform(
             grants=GrantService(access),
             audit=audit,
             alarm_accounts=AccountService(alarms),
-            alarms=AlarmService(alarms),
+            alarms=alarm_service,
             live=LiveService(cameras, audit, recording),
+            clips=PreAlarmClips(
+                cameras,
+                _alarm_lookup(alarm_service),
+                audit,
+                None if recording is None else RecordedRings(recording),
+                clock,
+                ClipOptions(media.alarm_pre_s, media.ring_s, media.max_jump_s),
+            ),
             playback=PlaybackDesk(
                 db,
                 recordings,

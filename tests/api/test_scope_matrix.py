@@ -293,6 +293,17 @@ async def recorded_segment(world: World, role: Role, inside: bool) -> Request:
     return f"/api/cameras/{camera}/recordings/{segment_id}.mp4", None
 
 
+async def camera_clip(world: World, role: Role, inside: bool) -> Request:
+    return f"/api/cameras/{await playback_camera(world, role, inside)}/clip.mp4", None
+
+
+async def alarm_clip(world: World, role: Role, inside: bool) -> Request:
+    """An alarm and a camera both inside the caller's view (partners: granted alarms, and
+    playback on the camera), or both outside it."""
+    alarm, _ = await alarm_route()(world, role, inside)
+    return f"{alarm}/clip.mp4?camera={await playback_camera(world, role, inside)}", None
+
+
 BUILDERS: Final[dict[tuple[str, str], Builder]] = {
     ("GET", "/api/org-units"): fixed("/api/org-units"),
     ("GET", "/api/org-units/{unit_id}"): by_id("/api/org-units", "unit"),
@@ -343,6 +354,8 @@ BUILDERS: Final[dict[tuple[str, str], Builder]] = {
     ("POST", "/api/alarms/{alarm_id}/on-scene"): alarm_route("/on-scene"),
     ("POST", "/api/alarms/{alarm_id}/resolve"): alarm_route("/resolve", {"disposition": "test"}),
     ("POST", "/api/alarms/{alarm_id}/notes"): alarm_route("/notes", {"text": "n"}),
+    ("GET", "/api/alarms/{alarm_id}/clip.mp4"): alarm_clip,
+    ("GET", "/api/cameras/{camera_id}/clip.mp4"): camera_clip,
     ("GET", "/api/cameras/{camera_id}/playback.m3u8"): playback_playlist,
     ("GET", "/api/cameras/{camera_id}/recordings/{segment_id}.mp4"): recorded_segment,
     ("GET", "/api/cameras/{camera_id}/snapshot.jpg"): by_id(
@@ -372,6 +385,11 @@ PUBLIC: Final = {
 }
 # The world records no cameras: past the scope check, these say "no video yet" (503).
 NO_VIDEO: Final = {("GET", "/api/cameras/{camera_id}/snapshot.jpg")}
+# And these 404 with the reason (nothing in memory), unlike the 404 outside scope.
+NO_CLIP: Final = {
+    ("GET", "/api/cameras/{camera_id}/clip.mp4"),
+    ("GET", "/api/alarms/{alarm_id}/clip.mp4"),
+}
 
 
 ROUTES: Final = routes()
@@ -420,9 +438,13 @@ async def test_route_respects_role_and_scope(
                 status = response.status_code
                 if (method, path) in NO_VIDEO and status == 503:
                     continue
+                if (method, path) in NO_CLIP and status == 404:
+                    assert "no video in memory" in response.json()["detail"], where
+                    continue
                 assert _allowed_status(status), f"{where}: {response.text}"
             else:
                 assert response.status_code == 404, f"{where}: {response.status_code}"
+                assert "in memory" not in response.text, f"{where}: {response.text}"
             if role in allowed_roles and is_collection:
                 _assert_nothing_outside(world, role, response.text, where)
 

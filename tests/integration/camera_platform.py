@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,9 +40,16 @@ class CameraPlatform:
 
 @asynccontextmanager
 async def camera_platform(
-    folder: Path, *, width: int = 320, height: int = 180, fps: int = 25, ingest_workers: int = 0
+    folder: Path,
+    *,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 25,
+    ingest_workers: int = 0,
+    media: dict[str, Any] | None = None,
 ) -> AsyncIterator[CameraPlatform]:
-    """`ingest_workers`: record in that many worker processes (0: threads in this one)."""
+    """`ingest_workers`: record in that many worker processes (0: threads in this one);
+    `media`: more media settings."""
     clip = packetise(synthetic_clip(seconds=2.0, width=width, height=height, fps=fps))
     settings = load_settings(
         None,
@@ -53,6 +61,7 @@ async def camera_platform(
             "root": str(folder / "recordings"),
             "min_free_bytes": 0,
             "ingest_workers": ingest_workers,
+            **(media or {}),
         },
         log={"level": "error"},
     )

@@ -18,6 +18,7 @@ from safecity.api.routers import (
     audit,
     auth,
     cameras,
+    clips,
     devices,
     grants,
     org_units,
@@ -49,6 +50,7 @@ def create_api(services: Services, *, registry: CollectorRegistry | None = None)
     app.include_router(cameras.router)
     app.include_router(ptz.router)
     app.include_router(playback.router)
+    app.include_router(clips.router)
     app.include_router(cameras.pages)
     # The browser pages' scripts and styles ship in the package (no CDN on a police network).
     app.mount("/ui/static", StaticFiles(packages=[("safecity.ui", "static")]), name="ui-static")

@@ -21,6 +21,7 @@ from safecity.core.policy import Action, Resource
 from safecity.core.scope import Scope
 from safecity.media.live import LiveService
 from safecity.media.playback import PlaybackDesk
+from safecity.media.prealarm import PreAlarmClips
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.points import PointService
@@ -46,6 +47,7 @@ class Services:
     alarm_accounts: AccountService
     alarms: AlarmService
     live: LiveService
+    clips: PreAlarmClips
     playback: PlaybackDesk
     ptz: PtzService
     bus: EventBus

@@ -15,8 +15,9 @@ ready into one write and the reader splits it again. Bodies:
   dts, duration, time base, flags, arrival UTC in microseconds, arrival `time.monotonic()`)
   and the packet's data as it is. Flag `PRIMER`: a packet of the current GOP replayed from the
   ring when forwarding starts (it primes a new viewer; it is not live).
-- `GOP`: the answer to a snapshot's request: request id, camera, found, then (when found) a
-  nested batch of one `STREAM` and the GOP's `PACKET`s.
+- `GOP`: the answer to a request for ring packets (a snapshot's current GOP, or a pre-alarm
+  clip's packets since a time): request id, camera, found, then (when found) a nested batch of
+  one `STREAM` and the `PACKET`s (their arrival times kept: a clip's start is its first's).
 
 `session` tells one forwarding of a camera from the next, so packets still in flight from one
 that ended are not taken for the new one's.

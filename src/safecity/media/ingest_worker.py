@@ -4,7 +4,8 @@ up, and the packets of the cameras the platform watches live forwarded to it.
 
 Blocking, no asyncio. The main thread reads the platform's orders from the down pipe (pickled
 tuples, a handful per viewer session): `FORWARD` a camera under a session number, `UNFORWARD`
-it, answer a `GOP_REQUEST` (a snapshot) from the ring, `STOP`. The up pipe has one writer,
+it, answer a `GOP_REQUEST` (a snapshot) or a `RING_REQUEST` (a pre-alarm clip: the packets
+since a time) from the ring, `STOP`. The up pipe has one writer,
 `Uplink`: the engines' threads queue encoded messages (`ingest_wire`) and its thread sends
 whatever is ready as one batch, so a busy moment costs one write for many packets and an engine
 thread never waits on the pipe. Forwarding is a tap listener on the engine's thread: it sends
@@ -39,6 +40,7 @@ _log = structlog.get_logger(__name__)
 FORWARD: Final = "forward"  # (FORWARD, camera id, session)
 UNFORWARD: Final = "unforward"  # (UNFORWARD, camera id)
 GOP_REQUEST: Final = "gop"  # (GOP_REQUEST, camera id, request id)
+RING_REQUEST: Final = "ring"  # (RING_REQUEST, camera id, request id, since: datetime UTC)
 STOP: Final = "stop"  # (STOP,)
 
 DRAIN_S: Final = 10.0
@@ -179,6 +181,8 @@ class _Orders:
                 self._unforward(order[1])
             elif kind == GOP_REQUEST:
                 self._answer(order[1], order[2])
+            elif kind == RING_REQUEST:
+                self._answer(order[1], order[2], order[3])
 
     def _forward(self, camera_id: int, session: int) -> None:
         self._unforward(camera_id)
@@ -192,10 +196,13 @@ class _Orders:
         if forwarder is not None:
             self._host.tap(camera_id).remove(forwarder)
 
-    def _answer(self, camera_id: int, request_id: int) -> None:
+    def _answer(self, camera_id: int, request_id: int, since: datetime | None = None) -> None:
+        """The current GOP, or (`since`) the ring from the keyframe at or before that time."""
         ring = self._host.ring(camera_id)
         stream = self._host.tap(camera_id).source
-        packets = [] if ring is None else ring.last(0)
+        packets: list[RingPacket] = []
+        if ring is not None:
+            packets = ring.last(0) if since is None else ring.since(since)
         gop = Gop(stream, packets) if stream is not None and packets else None
         self._uplink.put(gop_bytes(request_id, camera_id, gop))
 

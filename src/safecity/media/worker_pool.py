@@ -11,14 +11,15 @@ it does what the ingest thread does in process: the tap's listeners get each pac
 view's fragmenter runs there), then a ring that keeps the current GOP (`ring`: so live view
 primes a new viewer the same way). When the thread reads the end of the pipe it closes the
 worker's taps and posts `WorkerLost`, with the cameras that had not reported stopped; the
-recording service restarts the worker then (after the reports before it are indexed, so the
-new worker resumes after the last indexed segment, and the dead one's open file is never
-indexed). Packets never cross the bus.
+recording service restarts the worker then (after the reports before it are indexed and the
+files the dead one had open are salvaged up to their last complete fragment, `salvage`, so the
+new worker resumes after those). Packets never cross the bus.
 
 Live view: a camera's tap here tells the pool (`watch`) when its first listener comes and its
 last goes, and the camera's worker is told to `FORWARD` or `UNFORWARD` it; every forwarding has
 a new session number, so packets of an earlier one still in the pipe are dropped. Snapshots ask
-the worker for its ring's current GOP (`current_gop`).
+the worker for its ring's current GOP (`current_gop`), pre-alarm clips for its ring's packets
+since a time (`packets_since`); both answers come up as `GOP` messages.
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ from safecity.media.ingest_wire import (
     WireError,
     decode,
 )
-from safecity.media.ingest_worker import FORWARD, GOP_REQUEST, STOP, UNFORWARD, WorkerShard
+from safecity.media.ingest_worker import (
+    FORWARD,
+    GOP_REQUEST,
+    RING_REQUEST,
+    STOP,
+    UNFORWARD,
+    WorkerShard,
+)
 from safecity.media.recorder import Backoff
 from safecity.media.records import GapCause, HostReport, RecorderStopped
 from safecity.media.ring import RingBuffer
@@ -56,6 +64,7 @@ from safecity.media.tap import Gop, PacketTap, StreamInfo
 _log = structlog.get_logger(__name__)
 
 GOP_TIMEOUT_S: Final = 2.0
+RING_TIMEOUT_S: Final = 5.0  # up to the whole ring: tens of MB through the pipe
 JOIN_S: Final = 12.0  # a worker's own drain (10 s) and a little more
 RESTART: Final = Backoff(initial_s=0.5, max_s=30.0)  # before a dead worker starts again
 STEADY_S: Final = 30.0  # a worker that lived this long died by accident, not at every start
@@ -150,21 +159,13 @@ class IngestWorkers:
     async def current_gop(self, camera_id: int) -> Gop | None:
         """Ask the camera's worker for its stream and current GOP; None if it has none yet, or
         does not answer within `GOP_TIMEOUT_S`."""
-        loop = asyncio.get_running_loop()
-        worker = self._worker_of(camera_id)
-        if worker is None:
-            return None
-        request_id = next(self._request_ids)
-        future: asyncio.Future[Gop | None] = loop.create_future()
-        self._requests[request_id] = future
-        try:
-            worker.send((GOP_REQUEST, camera_id, request_id))
-            async with asyncio.timeout(GOP_TIMEOUT_S):
-                return await future
-        except TimeoutError:
-            return None
-        finally:
-            self._requests.pop(request_id, None)
+        return await self._ask(camera_id, GOP_TIMEOUT_S, GOP_REQUEST)
+
+    async def packets_since(self, camera_id: int, at: datetime) -> Gop | None:
+        """Ask the camera's worker for its stream and its ring's packets from the keyframe at or
+        before `at` (from the oldest kept, if `at` is older) to now; None if its ring is empty,
+        or it does not answer within `RING_TIMEOUT_S`."""
+        return await self._ask(camera_id, RING_TIMEOUT_S, RING_REQUEST, at)
 
     @property
     def pids(self) -> dict[int, int | None]:
@@ -264,6 +265,24 @@ class IngestWorkers:
             old.up.close()
         worker.reader.start()
         _log.info("ingest_workers.started", worker=index, pid=process.pid, cameras=len(feeds))
+
+    async def _ask(self, camera_id: int, timeout_s: float, kind: str, *args: Any) -> Gop | None:
+        """Send `(kind, camera id, request id, *args)` to the camera's worker; its answer."""
+        loop = asyncio.get_running_loop()
+        worker = self._worker_of(camera_id)
+        if worker is None:
+            return None
+        request_id = next(self._request_ids)
+        future: asyncio.Future[Gop | None] = loop.create_future()
+        self._requests[request_id] = future
+        try:
+            worker.send((kind, camera_id, request_id, *args))
+            async with asyncio.timeout(timeout_s):
+                return await future
+        except TimeoutError:
+            return None
+        finally:
+            self._requests.pop(request_id, None)
 
     def _worker_of(self, camera_id: int) -> _Worker | None:
         worker = self._workers.get(camera_id % self.count)

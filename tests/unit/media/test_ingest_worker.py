@@ -1,13 +1,15 @@
 """Inside an ingest worker (its main loop on a thread, its pipes in this process): the shard is
 recorded and reported, a forwarded camera's packets go up primed with the current GOP, a
 platform that falls behind costs that camera packets up to the next keyframe and nothing else,
-a snapshot's GOP request is answered from the ring, and STOP drains every camera."""
+a snapshot's GOP request and a clip's request for the packets since a time are answered from
+the ring, and STOP drains every camera."""
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from safecity.media.ingest_wire import (
 from safecity.media.ingest_worker import (
     FORWARD,
     GOP_REQUEST,
+    RING_REQUEST,
     STOP,
     UNFORWARD,
     Forwarder,
@@ -70,12 +73,6 @@ def pipes() -> tuple[Connection, Connection]:
     return theirs, ours
 
 
-def read_until(up: Connection, done: type, found: list[WireMessage]) -> None:
-    while not any(isinstance(m, done) for m in found):
-        assert up.poll(10), "the worker went quiet"
-        found += decode(up.recv_bytes())
-
-
 def test_a_worker_records_forwards_answers_and_drains_on_stop(
     footage: Path, tmp_path: Path
 ) -> None:
@@ -104,7 +101,10 @@ def test_a_worker_records_forwards_answers_and_drains_on_stop(
         found += decode(up.recv_bytes())
     down.send((UNFORWARD, CAMERA))
     down.send((GOP_REQUEST, CAMERA, 99))
-    read_until(up, GopMessage, found)
+    down.send((RING_REQUEST, CAMERA, 100, T0 - timedelta(seconds=1)))  # older than the ring
+    while sum(isinstance(m, GopMessage) for m in found) < 2:
+        assert up.poll(10), "the worker went quiet"
+        found += decode(up.recv_bytes())
     down.send((STOP,))
     hold.set()
     worker.join(30)
@@ -123,10 +123,15 @@ def test_a_worker_records_forwards_answers_and_drains_on_stop(
     forwarded = [m for m in media if isinstance(m, PacketMessage)]
     assert [m.packet.data for m in forwarded] == expected
     assert not any(m.primer for m in forwarded)  # forwarding began before the first packet
-    (answer,) = [m for m in found if isinstance(m, GopMessage)]
+    answer, since = [m for m in found if isinstance(m, GopMessage)]
     assert answer.request_id == 99
     assert answer.gop is not None
     assert [p.data for p in answer.gop.packets] == expected[keys[-1] :]
+    assert since.request_id == 100
+    assert since.gop is not None
+    assert since.gop.stream.codec == "h264"
+    assert [p.data for p in since.gop.packets] == expected[keys[0] :]  # the whole ring (60 s)
+    assert all(p.at == T0 for p in since.gop.packets)  # arrival times kept (the fake clock's)
     reports = [m for m in found if not isinstance(m, StreamMessage | PacketMessage | GopMessage)]
     assert reports[0] == EngineChosen(CAMERA, "pyav")
     assert CameraOnline(CAMERA, T0) in reports
