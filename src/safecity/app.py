@@ -1,6 +1,7 @@
 """Composition root: builds every component from Settings and runs them together.
 
-The only module (with __main__) that imports concrete implementations.
+The only modules that import concrete implementations are this one, its parts `app_media` and
+`app_onvif`, and `__main__`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from safecity.access.tokens import TokenService
 from safecity.access.users import UserService
 from safecity.adapters.dc09 import AccountCache, Dc09Server, ListenOptions
 from safecity.adapters.onvif.relay import CameraEventRelay
-from safecity.adapters.rtsp.pull_loop import PullOptions, RtspPullLoop
-from safecity.adapters.rtsp.push_server import PushOptions, PushServer
+from safecity.adapters.rtsp.push_server import PushServer
 from safecity.alarms.account_import import AccountImporter
 from safecity.alarms.accounts import AccountService
 from safecity.alarms.context import AlarmContext
@@ -34,35 +34,28 @@ from safecity.alarms.service import AlarmService
 from safecity.alarms.supervision import Supervision
 from safecity.api.app import create_api
 from safecity.api.deps import Services
+from safecity.app_media import alarm_lookup, camera_lookup, media_services, push_server
 from safecity.app_onvif import event_relay, ptz_service, recording_restart, stream_resolver
 from safecity.bus.memory import MemoryBus
 from safecity.core.clock import Clock, SystemClock
-from safecity.core.errors import NotFound
-from safecity.core.scope import Scope
-from safecity.ingest_process import IngestJob, ingest_main
 from safecity.media.alarm_clips import AlarmClips, ClipWindow
-from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.evidence import signing_key
 from safecity.media.evidence_desk import EvidenceDesk
 from safecity.media.index import RecordingIndex
 from safecity.media.live import LiveService
 from safecity.media.playback import PlaybackDesk, PlaybackLimits
-from safecity.media.prealarm import AlarmLookup, AlarmRef, ClipOptions, PreAlarmClips, RecordedRings
-from safecity.media.recorder import Backoff
-from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
-from safecity.media.retention import GroupQuota, Retention, RetentionPolicy
-from safecity.media.worker_pool import IngestWorkers
+from safecity.media.prealarm import ClipOptions, PreAlarmClips, RecordedRings
+from safecity.media.recording import CameraFeed, RecordingService
+from safecity.media.retention import Retention
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.importer import PointImporter
 from safecity.org.journal import RegistryContext
-from safecity.org.models import DeviceKind
 from safecity.org.points import PointService
 from safecity.org.streams import CameraStreams
 from safecity.org.units import OrgUnitService
-from safecity.protocols.rtsp.transport import LowerTransport
 from safecity.receiver_process import ReceiverJob, ReceiverProcess
-from safecity.settings import LogSettings, MediaSettings, ReceiverSettings, Settings
+from safecity.settings import ReceiverSettings, Settings
 from safecity.store.db import Database, sqlite_pragmas
 from safecity.store.repositories.inbox import InboxWriter, SessionInboxWriter, SpoolWriter
 from safecity.store.repositories.spool import open_spool, spool_path
@@ -146,85 +139,6 @@ class Platform:
         await self.receiver.serve()
 
 
-def _camera_lookup(devices: DeviceService) -> CameraLookup:
-    """A camera the caller may see (NotFound otherwise), as the media features need it."""
-
-    async def lookup(scope: Scope, camera_id: int) -> CameraRef:
-        device = await devices.get(scope, camera_id)
-        if device.kind is not DeviceKind.CAMERA:
-            raise NotFound(f"camera {camera_id} not found")
-        return CameraRef(
-            id=device.id,
-            gb_id=device.gb_id,
-            point_id=device.point_id,
-            org_path=device.org_path,
-            name=device.name,
-        )
-
-    return lookup
-
-
-def _alarm_lookup(alarms: AlarmService) -> AlarmLookup:
-    """An alarm the caller may see (NotFound otherwise), as pre-alarm clips need it."""
-
-    async def lookup(scope: Scope, alarm_id: int) -> AlarmRef:
-        alarm = await alarms.get(scope, alarm_id)
-        return AlarmRef(id=alarm.id, raised_at=alarm.raised_at, cameras=tuple(alarm.cameras))
-
-    return lookup
-
-
-def _media(
-    settings: MediaSettings, db: Database, bus: MemoryBus, clock: Clock, log: LogSettings
-) -> tuple[RecordingIndex, RecordingService | None, Retention | None]:
-    index = RecordingIndex(db, settings.root)
-    policy = RetentionPolicy(
-        max_age=None
-        if settings.retention_days is None
-        else timedelta(days=settings.retention_days),
-        quota_bytes=settings.quota_bytes,
-        groups=tuple(
-            GroupQuota(name, frozenset(group.cameras), group.quota_bytes)
-            for name, group in settings.group_quotas.items()
-        ),
-        min_free_bytes=settings.min_free_bytes,
-    )
-    retention = Retention(db, settings.root, clock, policy)
-    if not settings.recording:
-        return index, None, retention
-    options = RecordingOptions(
-        segment_s=settings.segment_s,
-        max_jump_s=settings.max_jump_s,
-        min_free_bytes=settings.min_free_bytes,
-        ring_s=settings.ring_s,
-        offline_after_s=settings.offline_after_s,
-        open_timeout_s=settings.open_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-        rtsp_transport=settings.rtsp_transport,
-        backoff=Backoff(initial_s=settings.reconnect_min_s, max_s=settings.reconnect_max_s),
-        engine=settings.ingest_engine,
-    )
-    pull_options = PullOptions(
-        transport=LowerTransport(settings.rtsp_transport.upper()),
-        open_timeout_s=settings.open_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-    )
-    workers = None
-    if settings.ingest_workers:  # the engines in worker processes, each building its own
-        job = IngestJob(root=settings.root, options=options, pull=pull_options, log=log)
-        workers = IngestWorkers(settings.ingest_workers, ingest_main, job)
-    recording = RecordingService(
-        index,
-        bus,
-        clock,
-        options,
-        retention=retention,
-        pull=RtspPullLoop(pull_options),
-        workers=workers,
-    )
-    return index, recording, retention
-
-
 def _listen_options(settings: ReceiverSettings) -> ListenOptions:
     return ListenOptions(
         host=settings.host,
@@ -269,16 +183,6 @@ def _receiver(
     return Dc09Server(intake, cache.lookup, clock, _listen_options(config))
 
 
-def _push(settings: Settings) -> PushServer | None:
-    push = settings.push
-    if not push.enabled:
-        return None
-    options = PushOptions(
-        host=push.host, port=push.port, udp=push.udp, session_timeout_s=push.session_timeout_s
-    )
-    return PushServer(options)
-
-
 @asynccontextmanager
 async def open_platform(
     settings: Settings, *, clock: Clock | None = None
@@ -306,9 +210,11 @@ async def open_platform(
                 login_per_minute=security.login_per_minute,
             ),
         )
-        recordings, recording, retention = _media(settings.media, db, bus, clock, settings.log)
+        recordings, recording, retention = media_services(
+            settings.media, db, bus, clock, settings.log
+        )
         devices = DeviceService(registry)
-        cameras = _camera_lookup(devices)  # one lookup for live view, playback and evidence
+        cameras = camera_lookup(devices)  # one lookup for live view, playback and evidence
         audit = AuditService(access)
         streams = CameraStreams(registry, resolve=stream_resolver(settings.onvif))
         alarm_service, media = AlarmService(alarms), settings.media
@@ -327,7 +233,7 @@ async def open_platform(
             live=LiveService(cameras, audit, recording),
             clips=PreAlarmClips(
                 cameras,
-                _alarm_lookup(alarm_service),
+                alarm_lookup(alarm_service),
                 audit,
                 None if recording is None else RecordedRings(recording),
                 clock,
@@ -382,7 +288,7 @@ async def open_platform(
                     cameras,
                 ),
                 playback=services.playback,
-                push=_push(settings),
+                push=push_server(settings),
                 onvif_events=event_relay(settings.onvif, streams, bus, clock),
                 alarm_clips=AlarmClips(
                     recordings,
