@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from safecity.bus.memory import MemoryBus
+from safecity.bus.port import Subscription
 from safecity.core.errors import DeviceUnavailable
 from safecity.core.events import CameraCameOnline, Event, RecordingGapFound, SegmentRecorded
 from safecity.media.index import RecordingIndex
@@ -23,6 +24,22 @@ from safecity.media.segment_writer import SegmentWriter
 from safecity.store.db import Database
 from safecity.testing.clock import FakeClock
 from tests.unit.media.conftest import T0, decoded_frames, record_file
+
+
+async def events_until_segments(
+    service: RecordingService, feed: CameraFeed, events: Subscription, segments: int
+) -> list[Event]:
+    """Record `feed` until `segments` segments are published; every media event seen."""
+    seen: list[Event] = []
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(service.run([feed]))
+        async with asyncio.timeout(60):
+            async for delivery in events:
+                seen.append(delivery.event)
+                if sum(isinstance(e, SegmentRecorded) for e in seen) == segments:
+                    break
+        task.cancel()
+    return seen
 
 
 async def test_recorded_segments_are_indexed_and_published(
@@ -46,15 +63,7 @@ async def test_recorded_segments_are_indexed_and_published(
         RecordingOptions(segment_s=10, backoff=Backoff(initial_s=0.01, max_s=0.05)),
         opener=opener,
     )
-    seen: list[Event] = []
-    async with asyncio.TaskGroup() as group:
-        task = group.create_task(service.run([CameraFeed(4, str(footage), "/1/2/")]))
-        async with asyncio.timeout(60):
-            async for delivery in events:
-                seen.append(delivery.event)
-                if sum(isinstance(e, SegmentRecorded) for e in seen) == 3:
-                    break
-        task.cancel()
+    seen = await events_until_segments(service, CameraFeed(4, str(footage), "/1/2/"), events, 3)
 
     assert isinstance(seen[0], CameraCameOnline)
     assert seen[0].org_path == "/1/2/"
@@ -166,15 +175,7 @@ async def test_a_dead_writers_file_is_salvaged_before_recording_starts_and_the_g
         RecordingOptions(segment_s=10, backoff=Backoff(initial_s=60)),
         opener=opener,
     )
-    seen: list[Event] = []
-    async with asyncio.TaskGroup() as group:
-        task = group.create_task(service.run([CameraFeed(4, str(footage), "/1/2/")]))
-        async with asyncio.timeout(60):
-            async for delivery in events:
-                seen.append(delivery.event)
-                if sum(isinstance(e, SegmentRecorded) for e in seen) == 2:
-                    break
-        task.cancel()
+    seen = await events_until_segments(service, CameraFeed(4, str(footage), "/1/2/"), events, 2)
 
     recorded = [e for e in seen if isinstance(e, SegmentRecorded)]
     assert recorded[0].path == killed.path.as_posix()  # salvaged, indexed and published first
