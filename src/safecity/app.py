@@ -44,7 +44,7 @@ from safecity.media.evidence_desk import EvidenceDesk
 from safecity.media.index import RecordingIndex
 from safecity.media.live import LiveService
 from safecity.media.playback import PlaybackDesk, PlaybackLimits
-from safecity.media.prealarm import ClipOptions, PreAlarmClips, RecordedRings
+from safecity.media.prealarm import ClipOptions, PreAlarmClips
 from safecity.media.recording import CameraFeed, RecordingService
 from safecity.media.retention import Retention
 from safecity.org.devices import DeviceService
@@ -235,7 +235,7 @@ async def open_platform(
                 cameras,
                 alarm_lookup(alarm_service),
                 audit,
-                None if recording is None else RecordedRings(recording),
+                recording,
                 clock,
                 ClipOptions(media.alarm_pre_s, media.ring_s, media.max_jump_s),
             ),

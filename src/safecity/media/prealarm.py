@@ -10,12 +10,13 @@ the ring no longer reaches back to the alarm itself (the operator needs recorded
 not the last seconds of an unrelated present). A ring that begins after `since` gives what it
 has: the clip says where it really starts, and the console plays the rest from the recording.
 
-The packets come from the recording service, wherever its engines run (`RingSource`: in this
-process the ring is read directly; with ingest workers the camera's worker is asked over its
-pipe). Access is live view's and playback's: the camera through the injected lookup (outside
-the caller's subtree and grants: `NotFound`); the clip is recorded past, so a partner needs the
-`playback` right on its point (`PermissionDenied`); the alarm through its own injected lookup.
-Every clip served is audited (`playback.clip`, with the asked and the actual range).
+The packets come from the recording service, wherever its engines run (`RingSource`,
+`RecordingService.packets_since`: in this process the ring is read directly; with ingest
+workers the camera's worker is asked over its pipe). Access is live view's and playback's: the
+camera through the injected lookup (outside the caller's subtree and grants: `NotFound`); the
+clip is recorded past, so a partner needs the `playback` right on its point
+(`PermissionDenied`); the alarm through its own injected lookup. Every clip served is audited
+(`playback.clip`, with the asked and the actual range).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from safecity.core.policy import Action, Resource, require
 from safecity.core.scope import Right, Scope
 from safecity.media.cameras import CameraLookup, CameraRef
 from safecity.media.live import AuditTrail
-from safecity.media.recording import RecordingService
 from safecity.media.ring_clip import RingClip, build_clip
 from safecity.media.tap import Gop
 
@@ -70,22 +70,6 @@ class ServedClip:
     camera: CameraRef
     since: datetime  # where the caller wanted it to start (the clip may start later)
     clip: RingClip
-
-
-class RecordedRings:
-    """`RingSource` over the recording service, in either ingest layout."""
-
-    def __init__(self, recording: RecordingService) -> None:
-        self._recording = recording
-
-    async def packets_since(self, camera_id: int, at: datetime) -> Gop | None:
-        recording = self._recording
-        if recording.workers is not None:
-            return await recording.workers.packets_since(camera_id, at)
-        ring = recording.ring(camera_id)
-        stream = recording.tap(camera_id).source
-        packets = [] if ring is None else ring.since(at)
-        return Gop(stream, packets) if stream is not None and packets else None
 
 
 class PreAlarmClips:

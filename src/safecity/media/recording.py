@@ -54,7 +54,7 @@ from safecity.media.records import (
     SegmentRecord,
 )
 from safecity.media.retention import Retention
-from safecity.media.ring import RingBuffer
+from safecity.media.ring import RingBuffer, RingPacket
 from safecity.media.salvage import Salvage
 from safecity.media.tap import Gop, PacketTap
 from safecity.media.worker_pool import IngestWorkers, PoolItem, WorkerLost
@@ -113,8 +113,18 @@ class RecordingService:
         if self.workers is not None:
             return await self.workers.current_gop(camera_id)
         ring = self._host.ring(camera_id)
+        return self._gop(camera_id, [] if ring is None else ring.last(0))
+
+    async def packets_since(self, camera_id: int, at: datetime) -> Gop | None:
+        """The camera's stream and its ring's packets from the keyframe at or before `at` (the
+        oldest kept, if `at` is older) to now (pre-alarm clips); None with nothing in memory."""
+        if self.workers is not None:
+            return await self.workers.packets_since(camera_id, at)
+        ring = self._host.ring(camera_id)
+        return self._gop(camera_id, [] if ring is None else ring.since(at))
+
+    def _gop(self, camera_id: int, packets: list[RingPacket]) -> Gop | None:
         stream = self._host.tap(camera_id).source
-        packets = [] if ring is None else ring.last(0)
         return Gop(stream, packets) if stream is not None and packets else None
 
     async def run(self, feeds: Sequence[CameraFeed]) -> None:
