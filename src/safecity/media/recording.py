@@ -144,6 +144,7 @@ class RecordingService:
         resume = await self._resume(feeds)
         stop = threading.Event()
         running = 0  # cameras whose RecorderStopped is still to come
+        settling: asyncio.Future[int] | None = None  # the item being indexed
         try:
             if self.workers is not None:
                 self.workers.start(feeds, resume, post)
@@ -154,7 +155,11 @@ class RecordingService:
             task = asyncio.current_task()
             while running:
                 item = await queue.get()
-                running -= await self._settle(by_camera, item)
+                # A cancellation (shutdown) must not abort an insert half-way: the report is
+                # off the queue, and its segment would be on disk but in no index, with no gap.
+                settling = asyncio.ensure_future(self._settle(by_camera, item))
+                running -= await asyncio.shield(settling)
+                settling = None
                 if isinstance(item, WorkerLost) and item.unstopped:
                     running += await self._replace(item, post)
                 if task is not None and task.cancelling():
@@ -167,6 +172,8 @@ class RecordingService:
                 self.workers.stop()
             with contextlib.suppress(TimeoutError):  # index the segments the recorders close
                 async with asyncio.timeout(DRAIN_S):
+                    if settling is not None:
+                        running -= await _finished(settling)
                     while running:
                         running -= await self._settle(by_camera, await queue.get())
             if self.workers is not None:
@@ -270,6 +277,15 @@ class RecordingService:
                 path=segment.path.as_posix(),
             )
         )
+
+
+async def _finished(settling: asyncio.Future[int]) -> int:
+    """What the item being indexed when `run` was cancelled says, once it is done (0 if it
+    failed: its error has gone to `run`'s caller already)."""
+    try:
+        return await settling
+    except Exception:  # noqa: BLE001 - raised once already
+        return 0
 
 
 def _put_all(queue: asyncio.Queue[PoolItem], items: Iterable[PoolItem]) -> None:

@@ -137,6 +137,57 @@ async def test_the_pyav_engine_records_rtsp_cameras_itself(db: Database, tmp_pat
     assert service.engines == {7: "pyav"}
 
 
+class HeldIndex(RecordingIndex):
+    """An index whose first segment insert waits until `release` is set."""
+
+    def __init__(self, db: Database, root: Path) -> None:
+        super().__init__(db, root)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def add_segment(self, segment: SegmentRecord) -> int:
+        if not self.entered.is_set():
+            self.entered.set()
+            await self.release.wait()
+        return await super().add_segment(segment)
+
+
+async def test_a_segment_being_indexed_when_recording_is_cancelled_is_still_indexed(
+    db: Database, tmp_path: Path, footage: Path
+) -> None:
+    index = HeldIndex(db, tmp_path)
+    first_only = itertools.chain([AvSource(str(footage))], itertools.repeat(None))
+
+    def opener(url: str) -> Source:
+        source = next(first_only)
+        if source is None:
+            raise DeviceUnavailable(f"{url}: gone")
+        return source
+
+    service = RecordingService(
+        index,
+        MemoryBus(),
+        FakeClock(T0),
+        RecordingOptions(segment_s=10, backoff=Backoff(initial_s=60)),
+        opener=opener,
+    )
+    task = asyncio.create_task(service.run([CameraFeed(4, str(footage), "/1/")]))
+    async with asyncio.timeout(30):
+        await index.entered.wait()  # the first segment's insert has begun
+    task.cancel()  # shutdown, mid-insert
+    await asyncio.sleep(0.1)
+    index.release.set()
+    await asyncio.gather(task, return_exceptions=True)
+    timeline = await index.timeline(4, T0, T0 + timedelta(minutes=5))
+
+    assert task.cancelled()
+    assert timeline.segments
+    assert timeline.segments[0].record.start == T0  # the held one is indexed, not dropped
+    assert timeline.gaps == ()
+    records = [s.record for s in timeline.segments]
+    assert [r.end for r in records[:-1]] == [r.start for r in records[1:]]
+
+
 def killed_mid_segment(footage: Path, root: Path) -> tuple[SegmentRecord, SegmentRecord]:
     """Camera 4's footage recorded from T0 as a writer killed in its second segment leaves it:
     the first segment closed, the second cut inside its third fragment (no third file)."""
