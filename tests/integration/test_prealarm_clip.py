@@ -2,12 +2,15 @@
 the engines in this process and in two ingest workers: the clip since a time and an alarm's
 clip come from memory at once (no segment has closed yet), PyAV decodes every frame of them,
 and they cover the asked seconds from the keyframe before; a caller outside the camera's scope
-or without the playback right is refused, and every clip served is audited."""
+or without the playback right is refused, and every clip served is audited; a worker that does
+not answer gives 503, not the 404 of a camera with nothing in memory."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 from safecity.access.models import GrantDraft
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Department, Right, Role
+from safecity.media.worker_pool import RING_TIMEOUT_S
 from tests.api.alarm_seed import seed_alarm
 from tests.api.conftest import ROOT
 from tests.integration.camera_platform import CameraPlatform, camera_platform
@@ -156,3 +160,35 @@ async def test_a_clip_out_of_scope_or_without_the_playback_right_is_refused_and_
     detail = records[0].detail
     assert detail["start"] == clip.start.isoformat()
     assert detail["frames"] == clip.frames
+
+
+async def test_a_clip_asked_of_a_stopped_ingest_worker_is_503_and_served_once_it_answers(
+    tmp_path: Path,
+) -> None:
+    async with camera_platform(tmp_path, ingest_workers=2) as live:
+        world, camera = live.world, live.camera_id
+        recording = world.platform.recording
+        assert recording is not None
+        assert recording.workers is not None
+        worker = recording.workers.pids[camera % 2]
+        assert worker is not None
+        await asyncio.sleep(1.5)
+        url = f"/api/cameras/{camera}/clip.mp4?seconds=1"
+        os.kill(worker, signal.SIGSTOP)  # alive, but it reads no request
+        try:
+            stopped = await world.client.get(  # the worker has RING_TIMEOUT_S to answer
+                url, headers=world.auth(Role.OPERATOR), timeout=RING_TIMEOUT_S + 5
+            )
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        for _ in range(40):  # stopped that long, its camera connection may have to start over
+            await asyncio.sleep(0.5)
+            served = await world.client.get(url, headers=world.auth(Role.OPERATOR))
+            if served.status_code != 404:
+                break
+
+    assert stopped.status_code == 503
+    assert stopped.headers["content-type"] == "application/problem+json"
+    assert "did not answer" in stopped.json()["detail"]
+    clip = clip_of(served)
+    assert clip.decoded == clip.frames > 0

@@ -40,6 +40,7 @@ from typing import Any, Final
 
 import structlog
 
+from safecity.core.errors import DeviceUnavailable
 from safecity.media.engine import CameraFeed
 from safecity.media.ingest_wire import (
     GopMessage,
@@ -157,14 +158,14 @@ class IngestWorkers:
         return None if found is None else found.ring
 
     async def current_gop(self, camera_id: int) -> Gop | None:
-        """Ask the camera's worker for its stream and current GOP; None if it has none yet, or
-        does not answer within `GOP_TIMEOUT_S`."""
+        """Ask the camera's worker for its stream and current GOP; None if it has none yet;
+        `DeviceUnavailable` if the worker does not answer within `GOP_TIMEOUT_S`."""
         return await self._ask(camera_id, GOP_TIMEOUT_S, GOP_REQUEST)
 
     async def packets_since(self, camera_id: int, at: datetime) -> Gop | None:
         """Ask the camera's worker for its stream and its ring's packets from the keyframe at or
-        before `at` (from the oldest kept, if `at` is older) to now; None if its ring is empty,
-        or it does not answer within `RING_TIMEOUT_S`."""
+        before `at` (from the oldest kept, if `at` is older) to now; None if its ring is empty;
+        `DeviceUnavailable` if the worker does not answer within `RING_TIMEOUT_S`."""
         return await self._ask(camera_id, RING_TIMEOUT_S, RING_REQUEST, at)
 
     @property
@@ -267,7 +268,9 @@ class IngestWorkers:
         _log.info("ingest_workers.started", worker=index, pid=process.pid, cameras=len(feeds))
 
     async def _ask(self, camera_id: int, timeout_s: float, kind: str, *args: Any) -> Gop | None:
-        """Send `(kind, camera id, request id, *args)` to the camera's worker; its answer."""
+        """Send `(kind, camera id, request id, *args)` to the camera's worker; its answer (None:
+        no worker records the camera). A worker that does not answer in time is busy or dying:
+        that is the service being unavailable, not the camera having no video."""
         loop = asyncio.get_running_loop()
         worker = self._worker_of(camera_id)
         if worker is None:
@@ -280,7 +283,11 @@ class IngestWorkers:
             async with asyncio.timeout(timeout_s):
                 return await future
         except TimeoutError:
-            return None
+            _log.warning("ingest_workers.no_answer", camera=camera_id, kind=kind)
+            raise DeviceUnavailable(
+                f"the ingest worker of camera {camera_id} did not answer within {timeout_s:g} s:"
+                " try again shortly"
+            ) from None
         finally:
             self._requests.pop(request_id, None)
 

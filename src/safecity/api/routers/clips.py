@@ -8,8 +8,9 @@ start the ring still holds. Both answer with headers saying what the clip covers
 before, or the ring's oldest when that is later, so the console plays the rest from recorded
 playback), `X-Clip-End`, all ISO 8601 UTC, and `X-Clip-Frames`. 404 when the camera has nothing
 in memory (offline, or not recorded on this node) and, for an alarm, when its memory no longer
-reaches back to the alarm. A `<video>` element cannot send headers: `?token=` works, as for
-playback. Access and audit are the clip service's.
+reaches back to the alarm; 503 when the ingest worker recording the camera does not answer in
+time (busy or restarting: try again). A `<video>` element cannot send headers: `?token=` works,
+as for playback. Access and audit are the clip service's.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ READ = scoped(Resource.PLAYBACK, Action.READ)
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {CLIP_TYPE: {}}, "description": "Fragmented MP4 (init, then fragments)"},
     404: {"description": "No such camera or alarm, or nothing of it in memory"},
+    503: {"description": "The camera's ingest worker did not answer in time"},
 }
 
 CameraId = Annotated[int, Path(ge=1, le=2**62, description="The camera's device id")]
