@@ -1,7 +1,7 @@
 """Composition root: builds every component from Settings and runs them together.
 
 The only modules that import concrete implementations are this one, its parts `app_media` and
-`app_onvif`, and `__main__`.
+`app_onvif`, and `cli`.
 """
 
 from __future__ import annotations
