@@ -45,6 +45,7 @@ from local_processes import cpu_s, free_port, tree_cpu_s, wait_port
 from safecity.app import open_platform
 from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
+from safecity.malloc_tuning import TUNABLES, glibc_version, thp_modes, tunables_wanted
 from safecity.org.models import DeviceDraft, DeviceKind
 from safecity.settings import load_settings
 from safecity.sim.camera_source import encode_test_pattern
@@ -144,7 +145,10 @@ def _ours(
         encoding="utf-8",
     )
     command = [sys.executable, "-m", "safecity", "serve", "--config", str(config)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    environ = dict(os.environ)
+    if tunables_wanted(["serve"], environ, glibc_version(), thp_modes()):
+        environ["GLIBC_TUNABLES"] = TUNABLES  # what serve restarts with; so py-spy stays attached
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=environ)
     if profile is not None:  # sample the recorder threads with py-spy (pip install py-spy)
         spy = [_py_spy(), "record", "--threads", "--format", "raw", "-o", str(profile)]
         spy += ["--duration", str(int(WARM_UP["s"] + seconds)), "--pid", str(process.pid)]
