@@ -382,6 +382,7 @@ SELF_ONLY: Final = {("POST", "/api/auth/logout")}  # acts on the caller's own to
 PUBLIC: Final = {
     ("POST", "/api/auth/login"),
     ("GET", "/live/{camera_id}"),  # a static page; the WebSocket it opens checks the caller
+    ("GET", "/playback/{camera_id}"),  # a static page; the playlist it reads checks the caller
 }
 # The world records no cameras: past the scope check, these say "no video yet" (503).
 NO_VIDEO: Final = {("GET", "/api/cameras/{camera_id}/snapshot.jpg")}

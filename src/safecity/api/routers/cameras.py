@@ -70,6 +70,13 @@ async def live_page(camera_id: CameraPath) -> HTMLResponse:  # noqa: ARG001 (the
     return HTMLResponse(_static("live.html"), headers=_PAGE_HEADERS)
 
 
+@pages.get("/playback/{camera_id}", response_class=HTMLResponse, **PUBLIC)
+async def playback_page(camera_id: CameraPath) -> HTMLResponse:  # noqa: ARG001 (the page reads it)
+    """The recording player page, for `?start=&end=` (ISO 8601; default: the last 10 minutes).
+    Static: the playlist and files it fetches check the caller and audit the viewing."""
+    return HTMLResponse(_static("playback.html"), headers=_PAGE_HEADERS)
+
+
 @router.websocket("/{camera_id}/live")
 async def live(
     websocket: WebSocket,

@@ -33,6 +33,8 @@
     errors: [],
   };
   window.liveStats = stats;
+  document.getElementById("playback").href =
+    `/playback/${encodeURIComponent(cameraId)}?token=${encodeURIComponent(token)}`;
 
   const pending = []; // ArrayBuffers (and codec changes) waiting for the SourceBuffer
   let sourceBuffer = null;
