@@ -185,6 +185,8 @@ async def _serve_demo(
         if first_camera is not None:
             live = f"{url}/live/{first_camera}?token={signed_in.token}"
             out.print(f"Live view (as {admin.username}): {live}", soft_wrap=True)
+            played = f"{url}/playback/{first_camera}?token={signed_in.token}"
+            out.print(f"Playback, the last 10 minutes: {played}", soft_wrap=True)
         out.print("Sign in (POST /api/auth/login) as:")
         for who in logins:
             row = f"  {who.username:<8} {who.password:<14} {who.role:<10} {who.scope}"

@@ -17,6 +17,7 @@
   const BEYOND_S = 60; // drop what lies this much further ahead (after a seek back)
   const HOLE_S = 0.15; // closer than this to the end of a file or a buffered stretch: jump on
   const RETRY_MS = 2000;
+  const STALL_MS = 1000; // playing but not moving this long, with the file there: jump on
   const RELOAD_MS = 10_000; // re-read a playlist that is still growing (EVENT)
   const DEFAULT_RANGE_MS = 10 * 60_000;
   const CONTAINERS = new Set(["moov", "trak", "mdia", "minf", "stbl"]);
@@ -44,6 +45,8 @@
   let busy = false; // a fetch, append or remove in flight
   let appending = null; // the segment whose bytes are being appended
   let retryAt = 0; // after a failed fetch, when to try again
+  let stillAt = -1; // the playhead's time when it last moved...
+  let stillSince = 0; // ...and since when it has been there
 
   const show = (text, state) => {
     status.textContent = text;
@@ -308,14 +311,26 @@
       if (next !== undefined) seek(offset(next)); // over a gap in the recording
       return;
     }
+    if (here !== stillAt || video.paused) {
+      stillAt = here;
+      stillSince = Date.now();
+    }
     const end = buffered(here);
-    if (end === null || end - here >= HOLE_S) return; // playing, or the file is still coming
-    const ranges = video.buffered;
-    for (let i = 0; i < ranges.length; i += 1) {
-      if (ranges.start(i) > here && ranges.start(i) - here < 1) {
-        video.currentTime = ranges.start(i); // a sliver between two files
-        return;
+    if (end !== null && end - here < HOLE_S) {
+      const ranges = video.buffered;
+      for (let i = 0; i < ranges.length; i += 1) {
+        if (ranges.start(i) > here && ranges.start(i) - here < 1) {
+          video.currentTime = ranges.start(i); // a sliver between two files
+          return;
+        }
       }
+    }
+    if (end !== null && Date.now() - stillSince > STALL_MS) {
+      // Buffered yet not playing: the browser counts a short hole between two files (or
+      // frames missing inside one) as buffered and waits at it. On to the next file.
+      const next = segments.find((s) => offset(s) > here + 0.01);
+      if (next !== undefined) seek(offset(next));
+      stillSince = Date.now();
     }
   }
 
@@ -325,10 +340,12 @@
     $("at").textContent = local(stats.shownAt).replace("T", " ");
     head.style.left = `${Math.min(100, (here / total()) * 100)}%`;
     skipHoles(here);
-    if (!segments.some((s) => offset(s) + s.duration > here + 0.2)) {
-      show(ended ? "end of the range" : "waiting for more recording…", "waiting");
+    const stalled = Date.now() - stillSince > STALL_MS;
+    const last = !segments.some((s) => offset(s) > here + 0.01);
+    if (last && (stalled || !segments.some((s) => offset(s) + s.duration > here + 0.2))) {
+      show(ended || here >= total() - 1 ? "end of the range" : "waiting for more recording…", "waiting");
     } else if (!video.paused) {
-      show("playing", "live");
+      show(stalled ? "loading…" : "playing", stalled ? "waiting" : "live");
     }
     fill();
   }
@@ -360,31 +377,31 @@
   }
   const mediaSource = new MediaSource();
   video.src = URL.createObjectURL(mediaSource);
-  mediaSource.addEventListener(
-    "sourceopen",
-    async () => {
-      try {
-        await refresh();
-      } catch (error) {
-        fail(`no playlist: ${error.message}`);
-        return;
-      }
-      if (segments.length === 0) {
-        show("nothing recorded in this range", "closed");
-        return;
-      }
-      origin = Math.min(rangeStart, segments[0].start);
-      mediaSource.duration = total(); // else a seek past what is buffered yet stops at its end
-      drawTimeline();
-      playButton.disabled = false;
-      playButton.textContent = "pause";
-      seek((rangeStart - origin) / 1000);
-      video.play().catch(() => {});
-      setInterval(tick, 250);
-      setInterval(() => {
-        if (!ended) refresh().catch((error) => fail(`playlist: ${error.message}`));
-      }, RELOAD_MS);
-    },
-    { once: true },
-  );
+  mediaSource.addEventListener("sourceopen", begin, { once: true });
+
+  async function begin() {
+    try {
+      await refresh();
+    } catch (error) {
+      fail(`no playlist: ${error.message}`);
+      return;
+    }
+    if (segments.length === 0) {
+      // Files appear once closed: a range reaching the present may have none yet.
+      show(ended ? "nothing recorded in this range" : "nothing recorded yet: waiting…", "closed");
+      if (!ended) setTimeout(begin, RELOAD_MS);
+      return;
+    }
+    origin = Math.min(rangeStart, segments[0].start);
+    mediaSource.duration = total(); // else a seek past what is buffered yet stops at its end
+    drawTimeline();
+    playButton.disabled = false;
+    playButton.textContent = "pause";
+    seek((rangeStart - origin) / 1000);
+    video.play().catch(() => {});
+    setInterval(tick, 250);
+    setInterval(() => {
+      if (!ended) refresh().catch((error) => fail(`playlist: ${error.message}`));
+    }, RELOAD_MS);
+  }
 })();
