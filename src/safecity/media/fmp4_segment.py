@@ -3,7 +3,8 @@ the init segment (`ftyp` + `moov`, made once per connection by `mp4_init`), then
 `mdat` per batch of samples. A batch ends before a keyframe, or once it spans `fragment_s`,
 and goes to the disk in one `writev` of the box headers and the samples as they came, so a
 killed writer loses at most the batch in memory and every fragment on disk starts where the
-previous ended.
+previous ended. A write the disk refuses (full, over quota, over the file size limit) costs
+only its batch: the file is cut back to its last whole fragment, and `close` says what it kept.
 
 Samples are ISO/IEC 14496-15 samples (NAL units behind 4-octet lengths), as the RTP
 depacketiser gives them. A sample's duration is the step to the next one's decode time; the
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from safecity.media.mp4_boxes import OTHER_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, track_info
-from safecity.media.segment_format import MuxRefused, Sample
+from safecity.media.segment_format import Kept, MuxRefused, Sample
 from safecity.media.tap import StreamInfo
 
 TRUN_FLAGS: Final = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800
@@ -74,6 +75,10 @@ class Fmp4SegmentFile:
         self._keys: list[bool] = []
         self._last_duration = 0
         self._shift: int | None = None  # added to decode times so that the first is 0 or more
+        self._whole = 0  # octets of the init segment and of the whole fragments written
+        self._kept_frames = 0
+        self._kept_end = 0  # shifted decode time where the last whole fragment ends
+        self._lost = False  # a refused write cost a batch
 
     def add(self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool) -> None:
         if not isinstance(sample, bytes):
@@ -89,14 +94,22 @@ class Fmp4SegmentFile:
         self._keys.append(keyframe)
         self._last_duration = duration
 
-    def close(self, end: int | None) -> None:
+    def close(self, end: int | None) -> Kept | None:
         try:
             if self._times:
                 last = self._times[-1]
                 end = None if end is None else end + (self._shift or 0)
-                self._flush(end if end is not None and end > last else last + self._last_duration)
+                stop = end if end is not None and end > last else last + self._last_duration
+                try:
+                    self._flush(stop)
+                except OSError:
+                    if not self._kept_frames:
+                        raise  # nothing whole: the file is dropped
         finally:
             self.abandon()
+        if not self._lost:
+            return None
+        return Kept(self._kept_end - (self._shift or 0), self._kept_frames)
 
     def abandon(self) -> None:
         if self._fd >= 0:
@@ -104,16 +117,39 @@ class Fmp4SegmentFile:
             self._fd = -1
 
     def write_all(self, parts: list[bytes], size: int | None = None) -> None:
-        """One `writev` (more past MAX_IOV parts); a short write means the disk is full."""
-        if size is not None and len(parts) <= MAX_IOV:
-            if os.writev(self._fd, parts) != size:
-                raise OSError(errno.ENOSPC, f"short write of {size} octets")
-            return
-        for start in range(0, len(parts), MAX_IOV):
-            chunk = parts[start : start + MAX_IOV]
-            total = sum(len(part) for part in chunk)
-            if os.writev(self._fd, chunk) != total:
-                raise OSError(errno.ENOSPC, f"short write of {total} octets")
+        """Write `parts` (`size` octets in all, if known) with one `writev` per MAX_IOV parts;
+        a short write goes on from where it stopped, so a refusal comes as the kernel's own
+        `OSError` (ENOSPC, EDQUOT, EFBIG). On any error the file is cut back to what it held
+        whole before."""
+        total = sum(len(part) for part in parts) if size is None else size
+        try:
+            if len(parts) <= MAX_IOV:
+                self._writev(parts, total)
+            else:
+                for start in range(0, len(parts), MAX_IOV):
+                    chunk = parts[start : start + MAX_IOV]
+                    self._writev(chunk, sum(len(part) for part in chunk))
+        except OSError:
+            self._cut_back()
+            raise
+        self._whole += total
+
+    def _writev(self, chunk: list[bytes], left: int) -> None:
+        rest: list[bytes | memoryview] = list(chunk)
+        written = os.writev(self._fd, rest)
+        while written < left:
+            if written == 0:
+                raise OSError(errno.ENOSPC, "the disk took none of a fragment")
+            left -= written
+            rest = _after(rest, written)
+            written = os.writev(self._fd, rest)
+
+    def _cut_back(self) -> None:
+        """Drop what a failed write left of a fragment, and the batch it was writing."""
+        self._lost = True
+        self._data, self._times, self._offsets, self._keys = [], [], [], []
+        os.ftruncate(self._fd, self._whole)
+        os.lseek(self._fd, self._whole, os.SEEK_SET)
 
     def _flush(self, end: int) -> None:
         """Write the batch as one fragment; its last sample lasts until `end`."""
@@ -151,4 +187,15 @@ class Fmp4SegmentFile:
         samples = struct.pack(">" + "IIIi" * count, *entries)
         parts = [head, samples, _MDAT.pack(8 + size, b"mdat"), *data]
         self.write_all(parts, len(head) + len(samples) + 8 + size)
+        self._kept_frames += count
+        self._kept_end = end
         self._data, self._times, self._offsets, self._keys = [], [], [], []
+
+
+def _after(parts: list[bytes | memoryview], skip: int) -> list[bytes | memoryview]:
+    """`parts` without their first `skip` octets."""
+    for index, part in enumerate(parts):
+        if skip < len(part):
+            return [memoryview(part)[skip:], *parts[index + 1 :]]
+        skip -= len(part)
+    return []

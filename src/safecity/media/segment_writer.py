@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 SUFFIX: Final = ".mp4"
 OPEN_ATTEMPTS: Final = 3  # a folder pruned by retention between mkdir and open
+# The disk refuses more: full, the owner's quota, the file size limit. Each closes the segment
+# as far as it is whole, and recording tries again at the next keyframe (`disk_full` gap).
+DISK_REFUSALS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 NAME_RESOLUTION: Final = timedelta(milliseconds=1)  # a file name's start is cut to this
 _NAME: Final = re.compile(r"(\d{8}T\d{6})\.(\d{3})Z(?:-[1-9]\d*)?" + re.escape(SUFFIX))
 __all__ = [
@@ -273,7 +276,7 @@ class SegmentWriter:
         try:
             opened = self._open_file(self._format, target)
         except OSError as exc:
-            if exc.errno != errno.ENOSPC:
+            if exc.errno not in DISK_REFUSALS:
                 raise
             return None, [*reports, *self._write_failed(start)]
         segment = _OpenSegment(opened, relative, pts, start, pts)
@@ -312,7 +315,7 @@ class SegmentWriter:
         try:
             segment.file.add(sample, pts - start, dts - start, duration, keyframe)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
+            if exc.errno in DISK_REFUSALS:
                 return self._write_failed(segment.start)
             return self._corrupt()
         except MuxRefused:
@@ -344,10 +347,15 @@ class SegmentWriter:
         target = self.root / segment.relative
         end_ticks = segment.end_pts if end_pts is None else end_pts
         try:
-            segment.file.close(end_ticks - segment.start_pts)
+            kept = segment.file.close(end_ticks - segment.start_pts)
         except (MuxRefused, OSError):
             target.unlink(missing_ok=True)  # the fragments cannot be trusted: drop the file
             return []
+        if kept is not None:  # a refused write cost the file its last samples
+            end_ticks = segment.start_pts + kept.end
+            segment.frames = kept.frames
+            shown = self._seconds(kept.end)
+            segment.keyframes = [at for at in segment.keyframes if at < shown]
         if segment.frames == 0:
             target.unlink(missing_ok=True)
             return []

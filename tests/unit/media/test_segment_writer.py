@@ -4,6 +4,8 @@ reported as gaps; every behaviour with both muxers, PyAV's and the native one.""
 from __future__ import annotations
 
 import itertools
+import resource
+import signal
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -204,6 +206,49 @@ def test_low_free_disk_is_reported_when_a_segment_opens(
 
     assert [r for r in reports if isinstance(r, DiskLow)] == [DiskLow(7, 1 << 20)] * 3
     assert len(segments(reports)) == 3  # recording goes on: retention frees the space
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file size limits")
+def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragment(
+    footage: Path, tmp_path: Path
+) -> None:
+    # A real refusal: at frame 100 the process's file size limit is set 3,000 octets past the
+    # open file, so the next fragment's writev is cut short and the one after fails (EFBIG),
+    # as on a disk that fills; from frame 118 on (before the keyframe at 120) files may grow.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    limits: list[int] = []
+
+    def refuse(index: int, packet: Packet[VideoStream]) -> None:
+        if index == 100:
+            (open_file,) = tmp_path.rglob("*.mp4")
+            limits.append(open_file.stat().st_size + 3000)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits[0], hard))
+        elif index == 118:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel ends the process
+    try:
+        reports = record_file(
+            SegmentWriter(7, tmp_path, segment_s=10), footage, hook=refuse, native=True
+        )
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, ignored)
+
+    found = segments(reports)
+    (hole,) = gaps(reports)
+    assert hole.cause is GapCause.DISK_FULL
+    assert any(isinstance(r, DiskLow) for r in reports)  # retention is told
+    first = found[0]
+    assert first.start == T0  # kept, not dropped whole
+    assert 100 - 13 <= first.frames < 100 + 13  # up to the last fragment the disk took
+    assert (tmp_path / first.path).stat().st_size <= limits[0]
+    assert first.end == hole.start == T0 + timedelta(seconds=first.frames * 0.08)
+    assert max(first.keyframes) < first.duration_s
+    assert found[1].start == hole.end == T0 + timedelta(seconds=120 * 0.08)  # the next keyframe
+    assert_contiguous(found[1:])
+    for segment in found:
+        assert decoded_frames(tmp_path / segment.path) == segment.frames
 
 
 def test_hevc_is_remuxed_into_segments_that_decode(
