@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Final
@@ -135,8 +136,8 @@ class Fmp4SegmentFile:
         self._whole += total
 
     def _writev(self, chunk: list[bytes], left: int) -> None:
-        rest: list[bytes | memoryview] = list(chunk)
-        written = os.writev(self._fd, rest)
+        written = os.writev(self._fd, chunk)
+        rest: Sequence[bytes | memoryview] = chunk
         while written < left:
             if written == 0:
                 raise OSError(errno.ENOSPC, "the disk took none of a fragment")
@@ -192,7 +193,7 @@ class Fmp4SegmentFile:
         self._data, self._times, self._offsets, self._keys = [], [], [], []
 
 
-def _after(parts: list[bytes | memoryview], skip: int) -> list[bytes | memoryview]:
+def _after(parts: Sequence[bytes | memoryview], skip: int) -> list[bytes | memoryview]:
     """`parts` without their first `skip` octets."""
     for index, part in enumerate(parts):
         if skip < len(part):
