@@ -12,69 +12,41 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
-import pytest
-
 from safecity.core.scope import Role
+from tests.e2e.chromium import NEEDS_CHROMIUM, chromium_page
 from tests.integration.camera_platform import camera_platform
 
-CHROMIUM: Final = Path("/usr/bin/chromium")
-ARGS: Final = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIRST_FRAME_JS: Final = """() => {
     const stats = window.liveStats;
     const video = document.getElementById("video");
     return stats && stats.firstFrameMs !== null && video.currentTime > 0 && video.videoWidth > 0;
 }"""
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-playwright = pytest.importorskip(
-    "playwright.async_api", reason="playwright is not installed (pip install -e '.[dev]')"
-)
+pytestmark = NEEDS_CHROMIUM
 
 
 async def test_the_live_page_plays_the_camera_in_chromium(tmp_path: Path) -> None:
     async with camera_platform(tmp_path, width=640, height=360) as live:
         token = live.world.tokens[Role.OPERATOR]
         page_url = f"{live.url}/live/{live.camera_id}?token={token}"
-        async with playwright.async_playwright() as driver:
-            context = await driver.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"),  # a fresh profile every run
-                executable_path=str(CHROMIUM),
-                args=ARGS,
-                headless=True,
+        async with chromium_page(tmp_path / "chromium-profile") as page:
+            started = time.perf_counter()
+            await page.goto(page_url)
+            await page.wait_for_function(FIRST_FRAME_JS, timeout=20_000, polling=10)
+            waited_ms = (time.perf_counter() - started) * 1000
+            stats: dict[str, Any] = await page.evaluate("window.liveStats")
+            size = await page.evaluate(
+                "[document.getElementById('video').videoWidth,"
+                " document.getElementById('video').videoHeight]"
             )
-            try:
-                page = await context.new_page()
-                started = time.perf_counter()
-                await page.goto(page_url)
-                await page.wait_for_function(FIRST_FRAME_JS, timeout=20_000, polling=10)
-                waited_ms = (time.perf_counter() - started) * 1000
-                stats: dict[str, Any] = await page.evaluate("window.liveStats")
-                size = await page.evaluate(
-                    "[document.getElementById('video').videoWidth,"
-                    " document.getElementById('video').videoHeight]"
-                )
-                await page.wait_for_timeout(1500)  # let it play on before the screenshot
-                shot = Path(tempfile.gettempdir()) / "safecity-live-view.png"
-                await page.screenshot(path=str(shot))
-                playing: dict[str, Any] = await page.evaluate(
-                    "({time: document.getElementById('video').currentTime,"
-                    " status: document.getElementById('status').textContent,"
-                    " fragments: window.liveStats.fragments})"
-                )
-            finally:
-                await context.close()
+            await page.wait_for_timeout(1500)  # let it play on before the screenshot
+            shot = Path(tempfile.gettempdir()) / "safecity-live-view.png"
+            await page.screenshot(path=str(shot))
+            playing: dict[str, Any] = await page.evaluate(
+                "({time: document.getElementById('video').currentTime,"
+                " status: document.getElementById('status').textContent,"
+                " fragments: window.liveStats.fragments})"
+            )
     print(  # noqa: T201 (the measured time is this test's report)
         f"\nfirst frame {stats['firstFrameMs']:.0f} ms after navigation "
         f"(first message {stats['firstMessageMs']:.0f} ms; seen by the test after "

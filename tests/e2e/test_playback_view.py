@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
-import pytest
-
 from safecity.core.events import SegmentRecorded
 from safecity.core.scope import Role
-from tests.e2e.test_live_view import ARGS, CHROMIUM
+from tests.e2e.chromium import NEEDS_CHROMIUM, chromium_page
 from tests.integration.camera_platform import camera_platform
 
 FILES: Final = 4
@@ -37,15 +35,7 @@ STATE_JS: Final = """() => {
     };
 }"""
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-playwright = pytest.importorskip(
-    "playwright.async_api", reason="playwright is not installed (pip install -e '.[dev]')"
-)
+pytestmark = NEEDS_CHROMIUM
 
 
 async def test_the_playback_page_plays_a_recorded_range_and_seeks_in_chromium(
@@ -74,40 +64,30 @@ async def test_the_playback_page_plays_a_recorded_range_and_seeks_in_chromium(
                 "end": end.isoformat(),
             }
         )
-        async with playwright.async_playwright() as driver:
-            context = await driver.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"),
-                executable_path=str(CHROMIUM),
-                args=ARGS,
-                headless=True,
+        async with chromium_page(tmp_path / "chromium-profile") as page:
+            await page.goto(f"{live.url}/playback/{live.camera_id}?{query}")
+            await page.wait_for_function(PLAYING_JS, timeout=20_000, polling=50)
+            first: dict[str, Any] = await page.evaluate(STATE_JS)
+            # It plays the first file, then jumps the hole and plays the last.
+            beyond_ms = (recorded[-1].start.timestamp() + 0.3) * 1000
+            await page.wait_for_function(
+                f"() => window.playbackStats.shownAt > {beyond_ms}", timeout=10_000, polling=50
             )
-            try:
-                page = await context.new_page()
-                await page.goto(f"{live.url}/playback/{live.camera_id}?{query}")
-                await page.wait_for_function(PLAYING_JS, timeout=20_000, polling=50)
-                first: dict[str, Any] = await page.evaluate(STATE_JS)
-                # It plays the first file, then jumps the hole and plays the last.
-                beyond_ms = (recorded[-1].start.timestamp() + 0.3) * 1000
-                await page.wait_for_function(
-                    f"() => window.playbackStats.shownAt > {beyond_ms}", timeout=10_000, polling=50
-                )
-                crossed: dict[str, Any] = await page.evaluate(STATE_JS)
-                # Seek back into the first file: it plays on from there.
-                target = recorded[0].start + (recorded[0].end - recorded[0].start) / 2
-                target_ms = target.timestamp() * 1000
-                await page.evaluate(f"window.playbackSeek({target_ms})")
-                await page.wait_for_function(
-                    f"() => Math.abs(window.playbackStats.shownAt - {target_ms}) < 1000"
-                    " && !document.getElementById('video').paused",
-                    timeout=10_000,
-                    polling=50,
-                )
-                await page.wait_for_timeout(700)  # it plays on from the new place
-                after: dict[str, Any] = await page.evaluate(STATE_JS)
-                shot = Path(tempfile.gettempdir()) / "safecity-playback.png"
-                await page.screenshot(path=str(shot))
-            finally:
-                await context.close()
+            crossed: dict[str, Any] = await page.evaluate(STATE_JS)
+            # Seek back into the first file: it plays on from there.
+            target = recorded[0].start + (recorded[0].end - recorded[0].start) / 2
+            target_ms = target.timestamp() * 1000
+            await page.evaluate(f"window.playbackSeek({target_ms})")
+            await page.wait_for_function(
+                f"() => Math.abs(window.playbackStats.shownAt - {target_ms}) < 1000"
+                " && !document.getElementById('video').paused",
+                timeout=10_000,
+                polling=50,
+            )
+            await page.wait_for_timeout(700)  # it plays on from the new place
+            after: dict[str, Any] = await page.evaluate(STATE_JS)
+            shot = Path(tempfile.gettempdir()) / "safecity-playback.png"
+            await page.screenshot(path=str(shot))
     print(f"\nfirst: {first}\nover the hole: {crossed}\nafter seek: {after}\nscreenshot {shot}")  # noqa: T201
     assert first["errors"] == []
     assert first["codec"].startswith("avc1.")
