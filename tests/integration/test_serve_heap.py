@@ -81,6 +81,10 @@ def test_serve_and_its_receiver_process_run_with_the_heap_tunables(tmp_path: Pat
     with _serving(tmp_path, _without_tunables()) as pid:
         assert _tunables(pid) == TUNABLES  # the same pid, restarted
         children = _children(pid)
+        give_up = time.monotonic() + 30  # the receiver starts beside the API, maybe after it
+        while not children and time.monotonic() < give_up:
+            time.sleep(0.2)
+            children = _children(pid)
         assert children, "the receiver should run in a process of its own"
         for child in children:
             assert _tunables(child) == TUNABLES
