@@ -15,7 +15,9 @@ Timestamps are unwrapped from 32 bits to an unbounded count (a step of 2^31 or m
 back). The hot path is a few struct reads per packet and one copy per unit: payload pieces are
 kept as slices (of a `memoryview`, without copying) and joined once when the unit completes. A
 caller that reuses its buffer calls `detach()` before it does, which copies the pieces of a
-unit still open.
+unit still open. Where the compiled `_fragments` module was built (`COMPILED`), a reader of
+RTSP interleaved frames hands the middle packets of a fragmented NAL unit to it with
+`feed_middles` after each `feed`; the rest, and all of it without the module, is Python.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from typing import Final
 
 from safecity.protocols.rtp.codec import VideoCodec
 from safecity.protocols.rtp.nal import split_length_prefixed
+
+try:
+    from safecity.protocols.rtp._fragments import take_middles
+except ImportError:  # built without a C compiler: `feed` does every packet
+    take_middles = None  # type: ignore[assignment]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -45,6 +52,8 @@ _H264_PARAMETER_SETS: Final = frozenset({7, 8})
 _H265_AP: Final = 48
 _H265_FU: Final = 49
 _H265_PARAMETER_SETS: Final = frozenset({32, 33, 34})
+
+COMPILED: Final = take_middles is not None  # the fast path for middle fragments is built
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,27 @@ class AccessUnitAssembler:
         if second & 0x80:
             self._finish()
         return bool(self._ready)
+
+    def feed_middles(self, view: memoryview, pos: int, channel: int) -> int:
+        """After `feed`, while a fragmented NAL unit is open: take the run of its middle
+        fragments that follows at `view[pos:]` as RTSP interleaved frames on `channel` (what
+        `feed` would do with each of them, in compiled code); where the unread rest starts.
+        `pos` when no fragment is open, or without the compiled module."""
+        if self._fragment_at < 0 or take_middles is None:
+            return pos
+        pos, self._expected, octets = take_middles(
+            view,
+            pos,
+            channel,
+            self._payload_type,
+            self._ssrc,
+            self._timestamp,
+            self._expected,
+            self._h265,
+            self._pieces,
+        )
+        self._fragment_size += octets
+        return pos
 
     # -- payloads ----------------------------------------------------------------------------
 

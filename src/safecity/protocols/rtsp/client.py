@@ -20,7 +20,7 @@ import random
 from enum import StrEnum
 from typing import Final
 
-from safecity.protocols.rtp.access_unit import AccessUnit, AccessUnitAssembler
+from safecity.protocols.rtp.access_unit import COMPILED, AccessUnit, AccessUnitAssembler
 from safecity.protocols.rtsp.auth import UNAUTHORIZED, Challenge, Credentials, choose
 from safecity.protocols.rtsp.client_events import (
     ClientEvent,
@@ -193,12 +193,11 @@ class RtspClient:
                 end = pos + 4 + (view[pos + 2] << 8 | view[pos + 3])
                 if end > size:
                     break
-                if (
-                    view[pos + 1] == channel
-                    and assembler is not None
-                    and assembler.feed(view, pos + 4, end)
-                ):
-                    out += assembler.take()
+                if view[pos + 1] == channel and assembler is not None:
+                    if assembler.feed(view, pos + 4, end):
+                        out += assembler.take()
+                    if COMPILED:
+                        end = assembler.feed_middles(view, end, channel)
                 pos = end
             elif octet in (0x0D, 0x0A):
                 pos += 1

@@ -1,0 +1,224 @@
+"""The compiled fast path for middle fragments (`_fragments.take_middles`, through
+`AccessUnitAssembler.feed_middles`): it stops at every frame it must not take, and an RTSP
+client reading interleaved frames with it assembles exactly what `feed` alone assembles, packet
+by packet, whatever the loss, reordering, sources, payload types and read sizes."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safecity.protocols.rtp import VideoCodec, packetize, rtp_header
+from safecity.protocols.rtp.access_unit import COMPILED, AccessUnit, AccessUnitAssembler
+from safecity.protocols.rtsp.client import ClientState, RtspClient
+
+if COMPILED:
+    from safecity.protocols.rtp._fragments import take_middles
+
+pytestmark = pytest.mark.skipif(
+    not COMPILED and os.environ.get("SAFECITY_REQUIRE_COMPILED") != "1",
+    reason="safecity.protocols.rtp._fragments was not compiled (no C compiler at install)",
+)
+
+SSRC = 0x1234
+Outcome = tuple[list[AccessUnit], int, int]  # units, lost, dropped
+PT = 96
+
+
+def frame(packet: bytes, channel: int = 0) -> bytes:
+    return b"$" + bytes((channel,)) + struct.pack("!H", len(packet)) + packet
+
+
+def packet(
+    payload: bytes,
+    sequence: int,
+    *,
+    timestamp: int = 9000,
+    marker: bool = False,
+    payload_type: int = PT,
+    ssrc: int = SSRC,
+) -> bytes:
+    header = rtp_header(
+        marker=marker, payload_type=payload_type, sequence=sequence, timestamp=timestamp, ssrc=ssrc
+    )
+    return header + payload
+
+
+def take(
+    data: bytes,
+    sequence: int,
+    *,
+    payload_type: int = PT,
+    h265: bool = False,
+    pieces: list[bytes | bytearray | memoryview] | None = None,
+) -> tuple[int, int, int]:
+    """`take_middles` from the start of `data` on channel 0, source SSRC, timestamp 9000."""
+    out: list[bytes | bytearray | memoryview] = [] if pieces is None else pieces
+    return take_middles(memoryview(data), 0, 0, payload_type, SSRC, 9000, sequence, h265, out)
+
+
+MIDDLE = b"\x7c\x05" + bytes(range(30))  # FU-A, IDR, neither start nor end
+H265_MIDDLE = bytes((49 << 1, 1, 19)) + bytes(20)  # FU, IDR_W_RADL, neither start nor end
+
+
+def test_a_run_of_middles_is_taken_up_to_the_first_frame_that_is_not_one() -> None:
+    run = b"".join(frame(packet(MIDDLE, 10 + n)) for n in range(3))
+    stopper = frame(packet(b"\x7c\x45" + bytes(5), 13, marker=True))  # the end, with the marker
+    pieces: list[bytes | bytearray | memoryview] = []
+    pos, sequence, octets = take(run + stopper, 10, pieces=pieces)
+    assert (pos, sequence, octets) == (len(run), 13, 3 * 30)
+    assert [bytes(p) for p in pieces] == [MIDDLE[2:]] * 3
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        frame(packet(MIDDLE, 11), channel=1),  # another channel (RTCP)
+        frame(packet(MIDDLE, 12)),  # a sequence gap
+        frame(packet(MIDDLE, 11, timestamp=9001)),  # another picture
+        frame(packet(MIDDLE, 11, ssrc=7)),  # another source
+        frame(packet(MIDDLE, 11, payload_type=97)),  # another payload type
+        frame(packet(MIDDLE, 11, marker=True)),  # the marker
+        frame(packet(b"\x7c\x85" + bytes(5), 11)),  # a start
+        frame(packet(b"\x7c\x45" + bytes(5), 11)),  # an end
+        frame(packet(b"\x65" + bytes(5), 11)),  # a single NAL unit
+        frame(packet(b"\x7c\x05", 11)),  # a fragment without data
+        frame(b"\xa0" + packet(MIDDLE, 11)[1:] + b"\x01"),  # padding
+        frame(packet(MIDDLE, 11))[:-1],  # not all of it has come yet
+        b"RTSP/1.0 200 OK\r\n\r\n",  # a response between frames
+    ],
+)
+def test_it_stops_at_any_frame_feed_must_see(odd: bytes) -> None:
+    first = frame(packet(MIDDLE, 10))
+    pieces: list[bytes | bytearray | memoryview] = []
+    result = take(first + odd, 10, pieces=pieces)
+    assert result == (len(first), 11, 30)
+    assert len(pieces) == 1
+
+
+def test_any_payload_type_is_taken_when_none_was_negotiated() -> None:
+    data = frame(packet(MIDDLE, 10, payload_type=33)) + frame(packet(MIDDLE, 11, marker=True))
+    result = take(data, 10, payload_type=-1)
+    assert result == (len(data) // 2, 11, 30)
+
+
+def test_h265_middles_are_read_past_their_three_header_octets() -> None:
+    data = frame(packet(H265_MIDDLE, 0xFFFF)) + frame(packet(H265_MIDDLE, 0))
+    pieces: list[bytes | bytearray | memoryview] = []
+    result = take(data, 0xFFFF, h265=True, pieces=pieces)
+    assert result == (len(data), 1, 40)  # and the sequence number wrapped
+    assert [bytes(p) for p in pieces] == [H265_MIDDLE[3:]] * 2
+    assert take(data, 0xFFFF) == (0, 0xFFFF, 0)  # not H.264 FU-A
+
+
+# -- the client with the fast path against `feed` alone ------------------------------------
+
+
+def nal_of(header: bytes) -> st.SearchStrategy[bytes]:
+    """A NAL unit behind `header` of up to 4,000 octets (most need fragmenting)."""
+    return st.builds(
+        lambda size, fill: header + (fill * size)[:size],
+        st.integers(1, 4000),
+        st.binary(min_size=1, max_size=3),
+    )
+
+
+nal = st.sampled_from([1, 5, 6, 7, 8]).flatmap(lambda kind: nal_of(bytes((0x60 | kind,))))
+h265_nal = st.sampled_from([1, 19, 32, 33, 34, 39]).flatmap(
+    lambda kind: nal_of(bytes((kind << 1, 1)))
+)
+KEYFRAMES = {
+    VideoCodec.H264: b"\x65" + bytes(3000),
+    VideoCodec.H265: bytes((19 << 1, 1)) + bytes(3000),
+}
+
+
+def stream(codec: VideoCodec, units: list[list[bytes]], mtu: int) -> list[bytes]:
+    packets = []
+    sequence = 65000
+    for index, nal_units in enumerate(units):
+        payloads = packetize(codec, nal_units, mtu)
+        for number, payload in enumerate(payloads):
+            last = number == len(payloads) - 1
+            packets.append(packet(payload, sequence & 0xFFFF, timestamp=index * 3600, marker=last))
+            sequence += 1
+    return packets
+
+
+def spoil(packets: list[bytes], edits: list[tuple[int, int]]) -> list[bytes]:
+    """Lose, repeat, swap, re-source or re-type packets at the edits' places."""
+    out = list(packets)
+    for where, what in edits:
+        if not out:
+            break
+        i = where % len(out)
+        if what == 0:
+            del out[i]
+        elif what == 1:
+            out.insert(i, out[i])
+        elif what == 2 and i + 1 < len(out):
+            out[i], out[i + 1] = out[i + 1], out[i]
+        elif what == 3:
+            out[i] = out[i][:8] + b"\x00\x00\x00\x07" + out[i][12:]  # another SSRC
+        elif what == 4:
+            out[i] = out[i][:1] + bytes((out[i][1] & 0x80 | 97,)) + out[i][2:]
+    return out
+
+
+def through_client(codec: VideoCodec, packets: list[bytes], reads: list[int]) -> Outcome:
+    client = RtspClient("rtsp://camera/")
+    client.state = ClientState.PLAYING
+    client.assembler = AccessUnitAssembler(codec, PT)
+    client._rtp_channel = 0  # as SETUP would leave it
+    wire = b"".join(frame(p) for p in packets)
+    units: list[AccessUnit] = []
+    buffer = bytearray(1 << 16)
+    pos = 0
+    for size in [*reads, len(wire)]:  # the same reused buffer, as the pull loop does
+        piece = wire[pos : pos + size]
+        pos += len(piece)
+        buffer[: len(piece)] = piece
+        events = client.receive_data(memoryview(buffer)[: len(piece)], 0.0)
+        units += [event for event in events if isinstance(event, AccessUnit)]
+        buffer[: len(piece)] = bytes(len(piece))  # reused: what was kept must be a copy
+        if pos >= len(wire):
+            break
+    assembler = client.assembler
+    return units, assembler.lost, assembler.dropped
+
+
+def through_feed(codec: VideoCodec, packets: list[bytes]) -> Outcome:
+    assembler = AccessUnitAssembler(codec, PT)
+    for p in packets:
+        assembler.feed(memoryview(p))
+    return assembler.take(), assembler.lost, assembler.dropped
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from([(VideoCodec.H264, nal), (VideoCodec.H265, h265_nal)]).flatmap(
+        lambda pair: st.tuples(
+            st.just(pair[0]), st.lists(st.lists(pair[1], min_size=1, max_size=3), max_size=8)
+        )
+    ),
+    st.integers(100, 1400),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 4)), max_size=4),
+    st.lists(st.integers(1, 9000), max_size=12),
+)
+def test_the_client_assembles_what_feed_alone_does(
+    codec_units: tuple[VideoCodec, list[list[bytes]]],
+    mtu: int,
+    edits: list[tuple[int, int]],
+    reads: list[int],
+) -> None:
+    codec, units = codec_units
+    units = [[KEYFRAMES[codec]], *units]  # so that there is something to give out
+    packets = spoil(stream(codec, units, mtu), edits)
+    assembled = through_client(codec, packets, reads)
+    assert assembled == through_feed(codec, packets)
+    if not edits:
+        assert len(assembled[0]) == len(units)
