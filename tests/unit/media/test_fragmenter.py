@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def test_a_jump_in_media_time_drops_frames_until_a_keyframe(footage: Path) -> No
     with footage_packets(footage) as clip:
         ticks = int(10 / clip.packets[0].time_base)  # 10 s later: beyond max_jump_s
         jumped = [
-            dataclasses.replace(p, pts=p.pts + ticks, dts=p.dts + ticks) if i >= 20 else p
+            p._replace(pts=p.pts + ticks, dts=p.dts + ticks) if i >= 20 else p
             for i, p in enumerate(clip.packets)
         ]
         items = fragment_all(clip, jumped)

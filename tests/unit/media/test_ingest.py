@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -180,7 +179,7 @@ def test_lost_packets_make_a_corrupt_stream_gap_until_the_next_keyframe(
     camera = Camera(clip, tmp_path)
     camera.play(1.2)
     camera.stream = (
-        replace(u, after_loss=True) if index == 0 else u
+        u._replace(after_loss=True) if index == 0 else u
         for index, u in enumerate(units(clip, start=2 * 90_000))  # the next keyframe, 2 s on
     )
 
@@ -224,7 +223,7 @@ def test_a_camera_sending_b_frames_is_handed_over(clip: Clip, tmp_path: Path) ->
     stream = units(clip)
     first = [next(stream) for _ in order]
     camera.stream = iter(
-        [replace(unit, timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
+        [unit._replace(timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
     )
 
     camera.play(len(order) * FRAME_S)
@@ -240,8 +239,8 @@ def test_keyframes_without_any_parameter_sets_hand_the_camera_over(
 ) -> None:
     camera = Camera(clip, tmp_path)
     camera.stream = (
-        replace(
-            u, parameter_sets=(), data=length_prefixed(u.nal_units()[2:]) if u.keyframe else u.data
+        u._replace(
+            parameter_sets=(), data=length_prefixed(u.nal_units()[2:]) if u.keyframe else u.data
         )
         for u in units(clip)
     )  # the SPS and PPS stripped from every keyframe, and none in the SDP

@@ -5,7 +5,6 @@ alarm, is not found."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,7 +65,7 @@ def arrivals(footage: Path) -> Iterator[tuple[StreamInfo, list[RingPacket]]]:
     with footage_packets(footage) as clip:
         first = clip.packets[0].dts
         packets = [
-            dataclasses.replace(p, at=T0 + timedelta(seconds=float((p.dts - first) * p.time_base)))
+            p._replace(at=T0 + timedelta(seconds=float((p.dts - first) * p.time_base)))
             for p in clip.packets
         ]
         yield clip.stream, packets

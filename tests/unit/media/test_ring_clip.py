@@ -3,7 +3,6 @@ asked time, holds every frame from there, runs forward in time, and PyAV plays i
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import itertools
 from dataclasses import dataclass
@@ -24,8 +23,7 @@ def arrived(packets: list[RingPacket]) -> list[RingPacket]:
     """The packets as a camera delivers them: each arrives at T0 plus its decode time."""
     first = packets[0].dts
     return [
-        dataclasses.replace(p, at=T0 + timedelta(seconds=float((p.dts - first) * p.time_base)))
-        for p in packets
+        p._replace(at=T0 + timedelta(seconds=float((p.dts - first) * p.time_base))) for p in packets
     ]
 
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from safecity.protocols.rtp.codec import VideoCodec
 from safecity.protocols.rtp.nal import split_length_prefixed
@@ -56,9 +55,9 @@ _H265_PARAMETER_SETS: Final = frozenset({32, 33, 34})
 COMPILED: Final = take_middles is not None  # the fast path for middle fragments is built
 
 
-@dataclass(frozen=True, slots=True)
-class AccessUnit:
-    """One coded picture."""
+class AccessUnit(NamedTuple):
+    """One coded picture (a named tuple: made per picture, where a frozen dataclass's
+    `__init__` cost three times as much)."""
 
     data: bytes  # its NAL units, each behind a 4-octet length (ISO/IEC 14496-15 §5.3.2)
     timestamp: int  # RTP timestamp, unwrapped
