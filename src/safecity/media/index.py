@@ -6,6 +6,7 @@ Segment paths are stored relative to the recordings root; `file_of` resolves the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -89,6 +90,24 @@ class RecordingIndex:
     async def add_segment(self, segment: SegmentRecord) -> int:
         async with self.db.write() as session:
             return (await _add_segment(session, segment)).id
+
+    async def add_segments(self, segments: Sequence[SegmentRecord]) -> list[int]:
+        """Index segments in one transaction; their ids, in order."""
+        rows = [
+            repo.NewSegment(
+                camera_id=segment.camera_id,
+                start=segment.start,
+                end=segment.end,
+                size=segment.bytes,
+                path=segment.path.as_posix(),
+                codec=segment.codec,
+                frames=segment.frames,
+                keyframes=segment.keyframes,
+            )
+            for segment in segments
+        ]
+        async with self.db.write() as session:
+            return await repo.add_segments(session, rows)
 
     async def add_recovered(
         self, segment: SegmentRecord, slack: timedelta

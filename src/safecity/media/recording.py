@@ -6,7 +6,8 @@ The engines themselves (`engine.IngestHost`: the native pull loop on one selecto
 recorder threads, the segment writers, ring buffers and taps) run either on threads of this
 process (`media.ingest_workers: 0`) or, with N >= 1, in N ingest worker processes that each
 record a shard of the cameras with the same host (`worker_pool`, `ingest_worker`). Either way
-their reports reach this loop in order, and `run` handles them one at a time: so when a worker
+their reports reach this loop in order, and `run` handles them one at a time (segments waiting
+together are indexed in one transaction, still in order): so when a worker
 dies, every report it sent is indexed, then the files its writers had open are salvaged
 (`salvage`: indexed up to their last complete fragment), before its cameras' last indexed end
 is read again and the worker restarted, and the hole after each becomes one `source_lost` gap.
@@ -64,6 +65,7 @@ __all__ = ["CameraFeed", "RecordingOptions", "RecordingService"]
 _log = structlog.get_logger(__name__)
 
 DRAIN_S: Final = 10.0
+SEGMENT_BATCH: Final = 50  # segments indexed in one transaction, when that many are waiting
 
 
 class RecordingService:
@@ -144,7 +146,8 @@ class RecordingService:
         resume = await self._resume(feeds)
         stop = threading.Event()
         running = 0  # cameras whose RecorderStopped is still to come
-        settling: asyncio.Future[int] | None = None  # the item being indexed
+        settling: asyncio.Future[int] | None = None  # the items being indexed
+        ahead: list[PoolItem] = []  # taken off the queue after a run of segments, not yet handled
         try:
             if self.workers is not None:
                 self.workers.start(feeds, resume, post)
@@ -154,10 +157,11 @@ class RecordingService:
             running = len(feeds)
             task = asyncio.current_task()
             while running:
-                item = await queue.get()
+                item = ahead.pop() if ahead else await queue.get()
+                batch = _segments_after(item, queue, ahead)
                 # A cancellation (shutdown) must not abort an insert half-way: the report is
                 # off the queue, and its segment would be on disk but in no index, with no gap.
-                settling = asyncio.ensure_future(self._settle(by_camera, item))
+                settling = asyncio.ensure_future(self._settle_batch(by_camera, batch))
                 running -= await asyncio.shield(settling)
                 settling = None
                 if isinstance(item, WorkerLost) and item.unstopped:
@@ -174,10 +178,26 @@ class RecordingService:
                 async with asyncio.timeout(DRAIN_S):
                     if settling is not None:
                         running -= await _finished(settling)
+                    for item in ahead:
+                        running -= await self._settle(by_camera, item)
                     while running:
                         running -= await self._settle(by_camera, await queue.get())
             if self.workers is not None:
                 await self.workers.close()
+
+    async def _settle_batch(self, feeds: dict[int, CameraFeed], batch: list[PoolItem]) -> int:
+        """Handle one item, or index a run of segments in one transaction (one at a time if
+        that fails, so that one bad row costs only its own)."""
+        if len(batch) == 1:
+            return await self._settle(feeds, batch[0])
+        segments = [item for item in batch if isinstance(item, SegmentRecord)]
+        try:
+            ids = await self.index.add_segments(segments)
+        except StoreUnavailable:
+            return sum([await self._settle(feeds, item) for item in segments])
+        for segment, segment_id in zip(segments, ids, strict=True):
+            await self._published(feeds[segment.camera_id].org_path, segment_id, segment)
+        return 0
 
     async def _settle(self, feeds: dict[int, CameraFeed], item: PoolItem) -> int:
         """Handle one item; how many cameras it says stopped."""
@@ -286,6 +306,24 @@ async def _finished(settling: asyncio.Future[int]) -> int:
         return await settling
     except Exception:  # noqa: BLE001 - raised once already
         return 0
+
+
+def _segments_after(
+    first: PoolItem, queue: asyncio.Queue[PoolItem], ahead: list[PoolItem]
+) -> list[PoolItem]:
+    """`first`, and when it is a segment, the segments queued right after it (up to
+    SEGMENT_BATCH): they are indexed together. The first other item taken goes to `ahead`,
+    to be handled next, so the order of the reports is kept."""
+    batch = [first]
+    if not isinstance(first, SegmentRecord):
+        return batch
+    while len(batch) < SEGMENT_BATCH and not queue.empty():
+        item = queue.get_nowait()
+        if not isinstance(item, SegmentRecord):
+            ahead.append(item)
+            break
+        batch.append(item)
+    return batch
 
 
 def _put_all(queue: asyncio.Queue[PoolItem], items: Iterable[PoolItem]) -> None:

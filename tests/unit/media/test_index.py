@@ -112,3 +112,20 @@ async def test_a_recovered_segment_moves_past_an_overlap_within_the_slack_only(
     )
     assert refused is None
     assert len((await index.timeline(5, T0, T0 + timedelta(minutes=1))).segments) == 2
+
+
+async def test_segments_added_together_get_their_ids_in_the_order_given(
+    db: Database, tmp_path: Path
+) -> None:
+    index = RecordingIndex(db, tmp_path)
+    first = await index.add_segment(segment(5, 0, 10))
+    together = [segment(5, 10, 20), segment(6, 0, 10), segment(5, 20, 30)]
+    ids = await index.add_segments(together)
+
+    assert len(set(ids)) == 3
+    assert first not in ids
+    five = await index.timeline(5, T0, T0 + timedelta(minutes=1))
+    assert [s.id for s in five.segments] == [first, ids[0], ids[2]]
+    assert [s.record for s in five.segments] == [segment(5, 0, 10), together[0], together[2]]
+    six = await index.timeline(6, T0, T0 + timedelta(minutes=1))
+    assert [(s.id, s.record) for s in six.segments] == [(ids[1], together[1])]

@@ -8,19 +8,25 @@ import itertools
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from safecity.bus.memory import MemoryBus
 from safecity.bus.port import Subscription
-from safecity.core.errors import DeviceUnavailable
+from safecity.core.errors import DeviceUnavailable, StoreUnavailable
 from safecity.core.events import CameraCameOnline, Event, RecordingGapFound, SegmentRecorded
 from safecity.media.index import RecordingIndex
 from safecity.media.ingest import NativeCamera
 from safecity.media.mp4_boxes import boxes
 from safecity.media.recorder import AvSource, Backoff, Source
-from safecity.media.recording import CameraFeed, RecordingOptions, RecordingService
-from safecity.media.records import GapCause, SegmentRecord
+from safecity.media.recording import (
+    CameraFeed,
+    RecordingOptions,
+    RecordingService,
+    _segments_after,
+)
+from safecity.media.records import GapCause, GapRecord, SegmentRecord
 from safecity.media.segment_writer import SegmentWriter
+from safecity.media.worker_pool import PoolItem
 from safecity.store.db import Database
 from safecity.testing.clock import FakeClock
 from tests.unit.media.conftest import T0, decoded_frames, record_file
@@ -243,3 +249,85 @@ async def test_a_dead_writers_file_is_salvaged_before_recording_starts_and_the_g
     segments = [s.record for s in timeline.segments]
     assert [s.start for s in segments[:3]] == [first.start, killed.start, restart]
     assert all(a.end <= b.start for a, b in itertools.pairwise(segments))
+
+
+class BatchIndex(RecordingIndex):
+    """An index that counts its batch inserts, and can refuse them (as a store gone away)."""
+
+    def __init__(self, db: Database, root: Path, *, refuse: bool = False) -> None:
+        super().__init__(db, root)
+        self.refuse = refuse
+        self.batches: list[int] = []
+
+    async def add_segments(self, segments: Sequence[SegmentRecord]) -> list[int]:
+        self.batches.append(len(segments))
+        if self.refuse:
+            raise StoreUnavailable("the store went away")
+        return await super().add_segments(segments)
+
+
+def recorded(camera: int, start_s: int) -> SegmentRecord:
+    start = T0 + timedelta(seconds=start_s)
+    path = PurePosixPath(f"{camera}/{start_s}.mp4")
+    return SegmentRecord(
+        camera, start, start + timedelta(seconds=10), 100, path, "h264", 250, (0.0,)
+    )
+
+
+async def published(events: Subscription, count: int) -> list[SegmentRecorded]:
+    found: list[SegmentRecorded] = []
+    async with asyncio.timeout(5):
+        async for delivery in events:
+            if isinstance(delivery.event, SegmentRecorded):
+                found.append(delivery.event)
+            if len(found) == count:
+                break
+    return found
+
+
+async def test_segments_waiting_together_are_indexed_at_once_and_published_in_order(
+    db: Database, tmp_path: Path
+) -> None:
+    bus = MemoryBus()
+    events = bus.subscribe("media.>")
+    index = BatchIndex(db, tmp_path)
+    service = RecordingService(index, bus, FakeClock(T0), RecordingOptions())
+    feeds = {5: CameraFeed(5, "rtsp://a/", "/1/"), 6: CameraFeed(6, "rtsp://b/", "/2/")}
+    gap = GapRecord(5, T0, T0, GapCause.SOURCE_LOST)
+    segments = [recorded(5, 0), recorded(6, 0), recorded(5, 10)]
+    items: list[PoolItem] = [*segments, gap, recorded(6, 10)]
+    first, *rest = items
+    queue: asyncio.Queue[PoolItem] = asyncio.Queue()
+    for item in rest:
+        queue.put_nowait(item)
+    ahead: list[PoolItem] = []
+
+    batch = _segments_after(first, queue, ahead)
+    assert batch == items[:3]
+    assert ahead == [gap]  # taken, to be handled next: the order is kept
+    assert queue.qsize() == 1
+    assert _segments_after(gap, queue, []) == [gap]  # only segments are gathered
+
+    assert await service._settle_batch(feeds, batch) == 0
+    assert index.batches == [3]
+    sent = await published(events, 3)
+    assert [(e.camera_id, e.start, e.org_path) for e in sent] == [
+        (s.camera_id, s.start, feeds[s.camera_id].org_path) for s in segments
+    ]
+    five = await index.timeline(5, T0, T0 + timedelta(minutes=1))
+    assert [s.id for s in five.segments] == [sent[0].segment_id, sent[2].segment_id]
+
+
+async def test_a_batch_the_store_refuses_is_tried_one_segment_at_a_time(
+    db: Database, tmp_path: Path
+) -> None:
+    index = BatchIndex(db, tmp_path, refuse=True)
+    service = RecordingService(index, MemoryBus(), FakeClock(T0), RecordingOptions())
+    feeds = {5: CameraFeed(5, "rtsp://a/", "/1/")}
+    batch: list[PoolItem] = [recorded(5, 0), recorded(5, 10)]
+
+    assert await service._settle_batch(feeds, batch) == 0
+
+    assert index.batches == [2]
+    timeline = await index.timeline(5, T0, T0 + timedelta(minutes=1))
+    assert [s.record for s in timeline.segments] == batch
