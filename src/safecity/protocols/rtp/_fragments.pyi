@@ -1,4 +1,4 @@
-def take_middles(
+def take_fragments(
     view: bytes | bytearray | memoryview,
     pos: int,
     channel: int,
@@ -6,6 +6,8 @@ def take_middles(
     ssrc: int,
     timestamp: int,
     sequence: int,
+    fragment_at: int,
+    fragment_size: int,
     h265: bool,
     pieces: list[bytes | bytearray | memoryview],
-) -> tuple[int, int, int]: ...
+) -> tuple[int, int, int, int, int, bool]: ...

@@ -1,42 +1,65 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""The compiled fast path of `access_unit`: the middle packets of a fragmented NAL unit.
+"""The compiled fast path of `access_unit`: the start and middle packets of a fragmented NAL
+unit.
 
-At 2 Mbit/s a picture of about 10 kB comes as 7 or 8 RTP packets, and all but its first and
-last are middle fragments (H.264 FU-A, RFC 6184 §5.8; H.265 FU, RFC 7798 §4.4.3, neither start
-nor end bit) that only add their payload to the NAL unit being assembled. `take_middles` reads
-a run of them off an RTSP interleaved buffer (RFC 2326 §10.12: `$`, channel, 16-bit length) in
-C and stops, without consuming it, at the first frame that is anything else, so the Python
-assembler still sees every start, end, marker, loss, other source and malformed packet. Built
-at install time (hatch_build.py); without a compiler `access_unit` does all of it in Python.
+At 2 Mbit/s a picture of about 10 kB comes as 7 or 8 RTP packets, and all but its last are the
+start or the middle of a fragmented NAL unit (H.264 FU-A, RFC 6184 §5.8; H.265 FU, RFC 7798
+§4.4.3) that only open the unit or add their payload to it. `take_fragments` reads a run of
+them off an RTSP interleaved buffer (RFC 2326 §10.12: `$`, channel, 16-bit length) in C, doing
+to the assembler's state what `AccessUnitAssembler.feed` would, and stops without consuming it
+at the first frame that is anything else, so `feed` still sees every end, marker, single NAL
+unit, aggregate, loss, other source or payload type and malformed packet. Built at install time
+(hatch_build.py); without a compiler `access_unit` does all of it in Python.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 
+cdef enum:
+    H264_FU_A = 28
+    H264_IDR = 5
+    H265_FU = 49
 
-def take_middles(
+
+def take_fragments(
     object view,
     Py_ssize_t pos,
     int channel,
     int payload_type,
     unsigned int ssrc,
-    unsigned int timestamp,
+    long long timestamp,
     unsigned int sequence,
+    Py_ssize_t fragment_at,
+    Py_ssize_t fragment_size,
     bint h265,
     list pieces,
 ):
     """Read the interleaved frames on `channel` from `view[pos:]` while each is a plain RTP
     packet (version 2; no padding, extension or CSRC; no marker; `payload_type`, or any when
-    it is -1; `ssrc`; `timestamp`; sequence number `sequence`, then the next, modulo 2^16)
-    whose payload is a middle fragment with at least one octet of data. Append each one's
-    data to `pieces` as a slice of `view` (no copy). Return (where the unread rest starts,
-    the next sequence number expected, the octets appended)."""
+    it is -1; `ssrc`; sequence number `sequence`, then the next, modulo 2^16) of the open
+    picture (RTP time `timestamp`; -1: none is open, the first packet opens one) that carries
+    at least one octet of a fragmented NAL unit and does not end it: a middle one while a
+    fragment is open (its length piece at `pieces[fragment_at]`, `fragment_size` octets so
+    far; -1: none), a start one while none is. Their data go to `pieces` as slices of `view`
+    (no copy); a start adds the empty length piece and the NAL header first.
+
+    Return (where the unread rest starts, the next sequence number expected, the picture's
+    RTP time, `fragment_at`, `fragment_size`, whether a start opened an IRAP/IDR unit)."""
     cdef Py_buffer buffer
     PyObject_GetBuffer(view, &buffer, PyBUF_SIMPLE)
     try:
-        return _take(<const unsigned char*>buffer.buf, buffer.len, view, pos, channel,
-                     payload_type, ssrc, timestamp, sequence, h265, pieces)
+        return _take(
+            <const unsigned char*>buffer.buf, buffer.len, view, pos, channel, payload_type,
+            ssrc, timestamp, sequence, fragment_at, fragment_size, h265, pieces,
+        )
     finally:
         PyBuffer_Release(&buffer)
+
+
+cdef inline unsigned int _word(const unsigned char* at):
+    return (
+        <unsigned int>at[0] << 24 | <unsigned int>at[1] << 16
+        | <unsigned int>at[2] << 8 | <unsigned int>at[3]
+    )
 
 
 cdef tuple _take(
@@ -47,15 +70,19 @@ cdef tuple _take(
     int channel,
     int payload_type,
     unsigned int ssrc,
-    unsigned int timestamp,
+    long long timestamp,
     unsigned int sequence,
+    Py_ssize_t fragment_at,
+    Py_ssize_t fragment_size,
     bint h265,
     list pieces,
 ):
     cdef Py_ssize_t end, rtp, payload, start
-    cdef Py_ssize_t octets = 0
-    cdef unsigned int word
     cdef int header = 3 if h265 else 2
+    cdef int kind
+    cdef unsigned char fu, first_octet
+    cdef bint keyframe = False
+    cdef char nal_header[2]
     while size - pos >= 4 + 12:
         if data[pos] != 0x24 or data[pos + 1] != channel:
             break
@@ -74,25 +101,44 @@ cdef tuple _take(
             break
         if <unsigned int>(data[rtp + 2] << 8 | data[rtp + 3]) != sequence:
             break
-        word = (
-            <unsigned int>data[rtp + 4] << 24 | <unsigned int>data[rtp + 5] << 16
-            | <unsigned int>data[rtp + 6] << 8 | <unsigned int>data[rtp + 7]
-        )
-        if word != timestamp:
+        if _word(data + rtp + 8) != ssrc:
             break
-        word = (
-            <unsigned int>data[rtp + 8] << 24 | <unsigned int>data[rtp + 9] << 16
-            | <unsigned int>data[rtp + 10] << 8 | <unsigned int>data[rtp + 11]
-        )
-        if word != ssrc:
-            break
+        if timestamp != -1 and _word(data + rtp + 4) != timestamp:
+            break  # another picture: `feed` finishes this one
         if h265:
-            if (data[payload] >> 1) & 0x3F != 49 or data[payload + 2] & 0xC0:
+            if (data[payload] >> 1) & 0x3F != H265_FU:
                 break
-        elif data[payload] & 0x1F != 28 or data[payload + 1] & 0xC0:
-            break
+            fu = data[payload + 2]
+        else:
+            if data[payload] & 0x1F != H264_FU_A:
+                break
+            fu = data[payload + 1]
+        if fu & 0x40:
+            break  # an end: `feed` closes the NAL unit
+        if fu & 0x80:  # a start
+            if fragment_at >= 0:
+                break  # the open one lost its end: `feed` abandons it
+            kind = fu & 0x3F if h265 else fu & 0x1F
+            fragment_at = len(pieces)
+            pieces.append(b"")  # its length, set by `feed` at the end
+            if h265:
+                nal_header[0] = <char>((data[payload] & 0x81) | (kind << 1))
+                nal_header[1] = <char>data[payload + 1]
+                pieces.append(nal_header[:2])
+                fragment_size = 2
+                if 16 <= kind <= 23:
+                    keyframe = True
+            else:
+                nal_header[0] = <char>((data[payload] & 0xE0) | kind)
+                pieces.append(nal_header[:1])
+                fragment_size = 1
+                if kind == H264_IDR:
+                    keyframe = True
+            timestamp = _word(data + rtp + 4)
+        elif fragment_at < 0:
+            break  # a middle whose start was lost: `feed` marks the unit broken
         pieces.append(view[start:end])
-        octets += end - start
+        fragment_size += end - start
         sequence = (sequence + 1) & 0xFFFF
         pos = end
-    return pos, sequence, octets
+    return pos, sequence, timestamp, fragment_at, fragment_size, keyframe

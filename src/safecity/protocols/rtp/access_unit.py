@@ -16,8 +16,8 @@ back). The hot path is a few struct reads per packet and one copy per unit: payl
 kept as slices (of a `memoryview`, without copying) and joined once when the unit completes. A
 caller that reuses its buffer calls `detach()` before it does, which copies the pieces of a
 unit still open. Where the compiled `_fragments` module was built (`COMPILED`), a reader of
-RTSP interleaved frames hands the middle packets of a fragmented NAL unit to it with
-`feed_middles` after each `feed`; the rest, and all of it without the module, is Python.
+RTSP interleaved frames hands the start and middle packets of fragmented NAL units to it with
+`feed_fragments` after each `feed`; the rest, and all of it without the module, is Python.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from safecity.protocols.rtp.codec import VideoCodec
 from safecity.protocols.rtp.nal import split_length_prefixed
 
 try:
-    from safecity.protocols.rtp._fragments import take_middles
+    from safecity.protocols.rtp._fragments import take_fragments
 except ImportError:  # built without a C compiler: `feed` does every packet
-    take_middles = None  # type: ignore[assignment]
+    take_fragments = None  # type: ignore[assignment]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -52,7 +52,7 @@ _H265_AP: Final = 48
 _H265_FU: Final = 49
 _H265_PARAMETER_SETS: Final = frozenset({32, 33, 34})
 
-COMPILED: Final = take_middles is not None  # the fast path for middle fragments is built
+COMPILED: Final = take_fragments is not None  # the fast path for fragmented NAL units is built
 
 
 class AccessUnit(NamedTuple):
@@ -164,14 +164,21 @@ class AccessUnitAssembler:
             self._finish()
         return bool(self._ready)
 
-    def feed_middles(self, view: memoryview, pos: int, channel: int) -> int:
-        """After `feed`, while a fragmented NAL unit is open: take the run of its middle
-        fragments that follows at `view[pos:]` as RTSP interleaved frames on `channel` (what
-        `feed` would do with each of them, in compiled code); where the unread rest starts.
-        `pos` when no fragment is open, or without the compiled module."""
-        if self._fragment_at < 0 or take_middles is None:
+    def feed_fragments(self, view: memoryview, pos: int, channel: int) -> int:
+        """After `feed`: take the run of fragmented-NAL-unit packets that follows at
+        `view[pos:]` as RTSP interleaved frames on `channel`, up to (not including) the first
+        that ends one or is anything else: what `feed` would do with each of them, in compiled
+        code. Where the unread rest starts; `pos` without the compiled module."""
+        if take_fragments is None or self._ssrc < 0:
             return pos
-        pos, self._expected, octets = take_middles(
+        (
+            pos,
+            self._expected,
+            self._timestamp,
+            self._fragment_at,
+            self._fragment_size,
+            keyframe,
+        ) = take_fragments(
             view,
             pos,
             channel,
@@ -179,10 +186,13 @@ class AccessUnitAssembler:
             self._ssrc,
             self._timestamp,
             self._expected,
+            self._fragment_at,
+            self._fragment_size,
             self._h265,
             self._pieces,
         )
-        self._fragment_size += octets
+        if keyframe:
+            self._keyframe = True
         return pos
 
     # -- payloads ----------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class RtspClient:
                     if assembler.feed(view, pos + 4, end):
                         out += assembler.take()
                     if COMPILED:
-                        end = assembler.feed_middles(view, end, channel)
+                        end = assembler.feed_fragments(view, end, channel)
                 pos = end
             elif octet in (0x0D, 0x0A):
                 pos += 1

@@ -1,7 +1,8 @@
-"""The compiled fast path for middle fragments (`_fragments.take_middles`, through
-`AccessUnitAssembler.feed_middles`): it stops at every frame it must not take, and an RTSP
-client reading interleaved frames with it assembles exactly what `feed` alone assembles, packet
-by packet, whatever the loss, reordering, sources, payload types and read sizes."""
+"""The compiled fast path for fragmented NAL units (`_fragments.take_fragments`, through
+`AccessUnitAssembler.feed_fragments`): it opens and extends fragments as `feed` does and stops
+at every frame it must not take, and an RTSP client reading interleaved frames with it
+assembles exactly what `feed` alone assembles, packet by packet, whatever the loss,
+reordering, sources, payload types and read sizes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from safecity.protocols.rtp.access_unit import COMPILED, AccessUnit, AccessUnitA
 from safecity.protocols.rtsp.client import ClientState, RtspClient
 
 if COMPILED:
-    from safecity.protocols.rtp._fragments import take_middles
+    from safecity.protocols.rtp._fragments import take_fragments
 
 pytestmark = pytest.mark.skipif(
     not COMPILED and os.environ.get("SAFECITY_REQUIRE_COMPILED") != "1",
@@ -48,30 +49,57 @@ def packet(
     return header + payload
 
 
+Pieces = list[bytes | bytearray | memoryview]
+Taken = tuple[int, int, int, int, int, bool]
+
+
 def take(
     data: bytes,
     sequence: int,
     *,
+    timestamp: int = 9000,
+    open_at: int = -1,
+    size: int = 0,
     payload_type: int = PT,
     h265: bool = False,
-    pieces: list[bytes | bytearray | memoryview] | None = None,
-) -> tuple[int, int, int]:
-    """`take_middles` from the start of `data` on channel 0, source SSRC, timestamp 9000."""
-    out: list[bytes | bytearray | memoryview] = [] if pieces is None else pieces
-    return take_middles(memoryview(data), 0, 0, payload_type, SSRC, 9000, sequence, h265, out)
+    pieces: Pieces | None = None,
+) -> Taken:
+    """`take_fragments` from the start of `data`, channel 0, source SSRC."""
+    out: Pieces = [] if pieces is None else pieces
+    return take_fragments(
+        memoryview(data), 0, 0, payload_type, SSRC, timestamp, sequence, open_at, size, h265, out
+    )
 
 
-MIDDLE = b"\x7c\x05" + bytes(range(30))  # FU-A, IDR, neither start nor end
-H265_MIDDLE = bytes((49 << 1, 1, 19)) + bytes(20)  # FU, IDR_W_RADL, neither start nor end
+START = b"\x7c\x85" + bytes(range(20))  # FU-A of an IDR picture's NAL unit (NRI 3): its start
+MIDDLE = b"\x7c\x05" + bytes(range(30))  # neither start nor end
+END = b"\x7c\x45" + bytes(5)
+H265_START = bytes((49 << 1 | 0x80, 1, 0x80 | 19)) + bytes(10)  # FU of IDR_W_RADL, F bit set
+H265_MIDDLE = bytes((49 << 1, 1, 19)) + bytes(20)
 
 
-def test_a_run_of_middles_is_taken_up_to_the_first_frame_that_is_not_one() -> None:
-    run = b"".join(frame(packet(MIDDLE, 10 + n)) for n in range(3))
-    stopper = frame(packet(b"\x7c\x45" + bytes(5), 13, marker=True))  # the end, with the marker
-    pieces: list[bytes | bytearray | memoryview] = []
-    pos, sequence, octets = take(run + stopper, 10, pieces=pieces)
-    assert (pos, sequence, octets) == (len(run), 13, 3 * 30)
-    assert [bytes(p) for p in pieces] == [MIDDLE[2:]] * 3
+def test_a_start_and_its_middles_open_a_picture_and_stop_before_the_end() -> None:
+    run = frame(packet(START, 10)) + b"".join(frame(packet(MIDDLE, 11 + n)) for n in range(2))
+    stopper = frame(packet(END, 13, marker=True))
+    pieces: Pieces = [b"\x00\x00\x00\x02", b"\x09\xf0"]  # an access unit delimiter before
+    taken = take(run + stopper, 10, timestamp=-1, pieces=pieces)
+    assert taken == (len(run), 13, 9000, 2, 1 + 20 + 2 * 30, True)
+    assert [bytes(p) for p in pieces[2:]] == [b"", b"\x65", START[2:], MIDDLE[2:], MIDDLE[2:]]
+
+
+def test_a_start_of_a_non_idr_unit_is_no_keyframe() -> None:
+    start = b"\x5c\x81" + bytes(8)  # FU-A (NRI 2) of a non-IDR slice
+    pieces: Pieces = []
+    taken = take(frame(packet(start, 10)), 10, pieces=pieces)
+    assert taken[1:] == (11, 9000, 0, 9, False)
+    assert bytes(pieces[1]) == b"\x41"
+
+
+def test_a_middle_joins_the_open_fragment() -> None:
+    pieces: Pieces = [b"", b"\x65"]
+    taken = take(frame(packet(MIDDLE, 10)), 10, open_at=0, size=1, pieces=pieces)
+    assert taken[1:] == (11, 9000, 0, 31, False)
+    assert [bytes(p) for p in pieces] == [b"", b"\x65", MIDDLE[2:]]
 
 
 @pytest.mark.parametrize(
@@ -80,12 +108,15 @@ def test_a_run_of_middles_is_taken_up_to_the_first_frame_that_is_not_one() -> No
         frame(packet(MIDDLE, 11), channel=1),  # another channel (RTCP)
         frame(packet(MIDDLE, 12)),  # a sequence gap
         frame(packet(MIDDLE, 11, timestamp=9001)),  # another picture
+        frame(packet(START, 11, timestamp=12600)),  # another picture's start
         frame(packet(MIDDLE, 11, ssrc=7)),  # another source
         frame(packet(MIDDLE, 11, payload_type=97)),  # another payload type
         frame(packet(MIDDLE, 11, marker=True)),  # the marker
-        frame(packet(b"\x7c\x85" + bytes(5), 11)),  # a start
-        frame(packet(b"\x7c\x45" + bytes(5), 11)),  # an end
+        frame(packet(START, 11)),  # a start while one is open (whose end was lost)
+        frame(packet(END, 11)),  # an end
+        frame(packet(b"\x7c\xc5" + bytes(5), 11)),  # start and end at once
         frame(packet(b"\x65" + bytes(5), 11)),  # a single NAL unit
+        frame(packet(b"\x78" + bytes(9), 11)),  # an aggregate (STAP-A)
         frame(packet(b"\x7c\x05", 11)),  # a fragment without data
         frame(b"\xa0" + packet(MIDDLE, 11)[1:] + b"\x01"),  # padding
         frame(packet(MIDDLE, 11))[:-1],  # not all of it has come yet
@@ -94,25 +125,30 @@ def test_a_run_of_middles_is_taken_up_to_the_first_frame_that_is_not_one() -> No
 )
 def test_it_stops_at_any_frame_feed_must_see(odd: bytes) -> None:
     first = frame(packet(MIDDLE, 10))
-    pieces: list[bytes | bytearray | memoryview] = []
-    result = take(first + odd, 10, pieces=pieces)
-    assert result == (len(first), 11, 30)
-    assert len(pieces) == 1
+    pieces: Pieces = [b"", b"\x65"]
+    taken = take(first + odd, 10, open_at=0, size=1, pieces=pieces)
+    assert taken == (len(first), 11, 9000, 0, 31, False)
+    assert len(pieces) == 3
+
+
+def test_a_middle_with_no_fragment_open_is_left_to_feed() -> None:
+    assert take(frame(packet(MIDDLE, 10)), 10) == (0, 10, 9000, -1, 0, False)
 
 
 def test_any_payload_type_is_taken_when_none_was_negotiated() -> None:
     data = frame(packet(MIDDLE, 10, payload_type=33)) + frame(packet(MIDDLE, 11, marker=True))
-    result = take(data, 10, payload_type=-1)
-    assert result == (len(data) // 2, 11, 30)
+    taken = take(data, 10, open_at=0, size=1, payload_type=-1, pieces=[b"", b"\x65"])
+    assert taken[:2] == (len(data) // 2, 11)
 
 
-def test_h265_middles_are_read_past_their_three_header_octets() -> None:
-    data = frame(packet(H265_MIDDLE, 0xFFFF)) + frame(packet(H265_MIDDLE, 0))
-    pieces: list[bytes | bytearray | memoryview] = []
-    result = take(data, 0xFFFF, h265=True, pieces=pieces)
-    assert result == (len(data), 1, 40)  # and the sequence number wrapped
-    assert [bytes(p) for p in pieces] == [H265_MIDDLE[3:]] * 2
-    assert take(data, 0xFFFF) == (0, 0xFFFF, 0)  # not H.264 FU-A
+def test_h265_fragments_are_read_past_their_three_header_octets() -> None:
+    data = frame(packet(H265_START, 0xFFFF)) + frame(packet(H265_MIDDLE, 0))
+    pieces: Pieces = []
+    taken = take(data, 0xFFFF, timestamp=-1, h265=True, pieces=pieces)
+    assert taken == (len(data), 1, 9000, 0, 2 + 10 + 20, True)  # the sequence number wrapped
+    nal_header = bytes((0x80 | 19 << 1, 1))  # F bit and layer kept, type from the FU header
+    assert [bytes(p) for p in pieces] == [b"", nal_header, H265_START[3:], H265_MIDDLE[3:]]
+    assert take(data, 0xFFFF, timestamp=-1)[0] == 0  # not H.264 FU-A
 
 
 # -- the client with the fast path against `feed` alone ------------------------------------
