@@ -47,6 +47,7 @@ from safecity.core.paging import PageRequest
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
 from safecity.malloc_tuning import TUNABLES, glibc_version, thp_modes, tunables_wanted
 from safecity.org.models import DeviceDraft, DeviceKind
+from safecity.protocols.rtp.access_unit import COMPILED
 from safecity.settings import load_settings
 from safecity.sim.camera_source import encode_test_pattern
 from safecity.store.secretbox import SecretBox
@@ -210,6 +211,9 @@ def _report(
         f"# cameras={args.cameras} seconds={args.seconds} (+{WARM_UP['s']:.0f} warm-up) "
         f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s"
     )
+    if args.only != "ffmpeg":
+        built = "compiled" if COMPILED else "NOT compiled: pure Python"
+        print(f"# ours: RTP fast path (safecity.protocols.rtp._fragments) {built}")
     print(f"{'recorder':<36}{'CPU s':>8}{'CPU s per stream-hour':>24}")
     for name, cpu in (
         (f"safecity serve ({args.engine}, {args.workers} workers)", ours),

@@ -185,6 +185,8 @@ class RtspClient:
         size = len(view)
         channel = self._rtp_channel
         assembler = self.assembler
+        if COMPILED and assembler is not None:
+            pos = assembler.feed_fragments(view, pos, channel)  # a read often starts a picture
         while pos < size:
             octet = view[pos]
             if octet == 0x24:  # '$': an interleaved frame
