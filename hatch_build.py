@@ -29,6 +29,9 @@ class CompiledFastPaths(BuildHookInterface):
         sources = sorted((root / SOURCES).rglob("*.pyx"))
         if not sources:
             return
+        for source in sources:  # a failed build must not leave an older one to be imported
+            for stale in source.parent.glob(f"{source.stem}.*.so"):
+                stale.unlink()
         try:
             built = _compile(root, sources)
         except Exception as exc:  # no compiler, no headers: pure Python
