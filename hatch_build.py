@@ -23,7 +23,7 @@ class CompiledFastPaths(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:  # noqa: ARG002
-        if self.target_name not in ("wheel",):
+        if self.target_name != "wheel":
             return  # the sdist carries the .pyx sources, not what they compile to
         root = Path(self.root)
         sources = sorted((root / SOURCES).rglob("*.pyx"))

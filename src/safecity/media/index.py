@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from safecity.core.errors import NotFound, ValidationFailed
 from safecity.media.records import (
     EvidenceLock,
@@ -63,9 +61,8 @@ def lock_of(row: EvidenceLockRow) -> EvidenceLock:
     )
 
 
-async def _add_segment(session: AsyncSession, segment: SegmentRecord) -> RecordingSegmentRow:
-    return await repo.add_segment(
-        session,
+def _new_segment(segment: SegmentRecord) -> repo.NewSegment:
+    return repo.NewSegment(
         camera_id=segment.camera_id,
         start=segment.start,
         end=segment.end,
@@ -89,23 +86,12 @@ class RecordingIndex:
 
     async def add_segment(self, segment: SegmentRecord) -> int:
         async with self.db.write() as session:
-            return (await _add_segment(session, segment)).id
+            (segment_id,) = await repo.add_segments(session, [_new_segment(segment)])
+        return segment_id
 
     async def add_segments(self, segments: Sequence[SegmentRecord]) -> list[int]:
         """Index segments in one transaction; their ids, in order."""
-        rows = [
-            repo.NewSegment(
-                camera_id=segment.camera_id,
-                start=segment.start,
-                end=segment.end,
-                size=segment.bytes,
-                path=segment.path.as_posix(),
-                codec=segment.codec,
-                frames=segment.frames,
-                keyframes=segment.keyframes,
-            )
-            for segment in segments
-        ]
+        rows = [_new_segment(segment) for segment in segments]
         async with self.db.write() as session:
             return await repo.add_segments(session, rows)
 
@@ -127,8 +113,8 @@ class RecordingIndex:
             if rows:
                 return None
             await repo.carve_gaps(session, camera_id, segment.start, segment.end)
-            row = await _add_segment(session, segment)
-            return IndexedSegment(id=row.id, record=segment)
+            (segment_id,) = await repo.add_segments(session, [_new_segment(segment)])
+            return IndexedSegment(id=segment_id, record=segment)
 
     async def paths_since(self, camera_id: int, since: datetime) -> set[PurePosixPath]:
         """The files of the camera's segments that start at or after `since`."""

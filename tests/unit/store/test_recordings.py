@@ -15,19 +15,19 @@ def at(seconds: float) -> datetime:
 
 
 async def add(db: Database, camera: int, start: float, end: float, size: int = 100) -> int:
+    segment = repo.NewSegment(
+        camera_id=camera,
+        start=at(start),
+        end=at(end),
+        size=size,
+        path=f"{camera}/{start}.mp4",
+        codec="h264",
+        frames=10,
+        keyframes=[0.0, 4.8],
+    )
     async with db.write() as session:
-        row = await repo.add_segment(
-            session,
-            camera_id=camera,
-            start=at(start),
-            end=at(end),
-            size=size,
-            path=f"{camera}/{start}.mp4",
-            codec="h264",
-            frames=10,
-            keyframes=[0.0, 4.8],
-        )
-        return row.id
+        (segment_id,) = await repo.add_segments(session, [segment])
+        return segment_id
 
 
 async def test_segments_between_returns_those_overlapping_the_range_in_order(

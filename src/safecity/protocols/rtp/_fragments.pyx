@@ -20,6 +20,13 @@ cdef enum:
     H265_FU = 49
 
 
+cdef inline unsigned int _word(const unsigned char* at):
+    return (
+        <unsigned int>at[0] << 24 | <unsigned int>at[1] << 16
+        | <unsigned int>at[2] << 8 | <unsigned int>at[3]
+    )
+
+
 def take_fragments(
     object view,
     Py_ssize_t pos,
@@ -45,100 +52,76 @@ def take_fragments(
     Return (where the unread rest starts, the next sequence number expected, the picture's
     RTP time, `fragment_at`, `fragment_size`, whether a start opened an IRAP/IDR unit)."""
     cdef Py_buffer buffer
-    PyObject_GetBuffer(view, &buffer, PyBUF_SIMPLE)
-    try:
-        return _take(
-            <const unsigned char*>buffer.buf, buffer.len, view, pos, channel, payload_type,
-            ssrc, timestamp, sequence, fragment_at, fragment_size, h265, pieces,
-        )
-    finally:
-        PyBuffer_Release(&buffer)
-
-
-cdef inline unsigned int _word(const unsigned char* at):
-    return (
-        <unsigned int>at[0] << 24 | <unsigned int>at[1] << 16
-        | <unsigned int>at[2] << 8 | <unsigned int>at[3]
-    )
-
-
-cdef tuple _take(
-    const unsigned char* data,
-    Py_ssize_t size,
-    object view,
-    Py_ssize_t pos,
-    int channel,
-    int payload_type,
-    unsigned int ssrc,
-    long long timestamp,
-    unsigned int sequence,
-    Py_ssize_t fragment_at,
-    Py_ssize_t fragment_size,
-    bint h265,
-    list pieces,
-):
+    cdef const unsigned char* data
+    cdef Py_ssize_t size
     cdef Py_ssize_t end, rtp, payload, start
     cdef int header = 3 if h265 else 2
     cdef int kind
-    cdef unsigned char fu, first_octet
+    cdef unsigned char fu
     cdef bint keyframe = False
     cdef char nal_header[2]
-    while size - pos >= 4 + 12:
-        if data[pos] != 0x24 or data[pos + 1] != channel:
-            break
-        end = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
-        if end > size:
-            break
-        rtp = pos + 4
-        payload = rtp + 12
-        start = payload + header
-        if end <= start or data[rtp] != 0x80:
-            break
-        if payload_type < 0:
-            if data[rtp + 1] & 0x80:
+    PyObject_GetBuffer(view, &buffer, PyBUF_SIMPLE)
+    try:
+        data = <const unsigned char*>buffer.buf
+        size = buffer.len
+        while size - pos >= 4 + 12:
+            if data[pos] != 0x24 or data[pos + 1] != channel:
                 break
-        elif data[rtp + 1] != payload_type:  # with the marker bit set it differs too
-            break
-        if <unsigned int>(data[rtp + 2] << 8 | data[rtp + 3]) != sequence:
-            break
-        if _word(data + rtp + 8) != ssrc:
-            break
-        if timestamp != -1 and _word(data + rtp + 4) != timestamp:
-            break  # another picture: `feed` finishes this one
-        if h265:
-            if (data[payload] >> 1) & 0x3F != H265_FU:
+            end = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
+            if end > size:
                 break
-            fu = data[payload + 2]
-        else:
-            if data[payload] & 0x1F != H264_FU_A:
+            rtp = pos + 4
+            payload = rtp + 12
+            start = payload + header
+            if end <= start or data[rtp] != 0x80:
                 break
-            fu = data[payload + 1]
-        if fu & 0x40:
-            break  # an end: `feed` closes the NAL unit
-        if fu & 0x80:  # a start
-            if fragment_at >= 0:
-                break  # the open one lost its end: `feed` abandons it
-            kind = fu & 0x3F if h265 else fu & 0x1F
-            fragment_at = len(pieces)
-            pieces.append(b"")  # its length, set by `feed` at the end
+            if payload_type < 0:
+                if data[rtp + 1] & 0x80:
+                    break
+            elif data[rtp + 1] != payload_type:  # with the marker bit set it differs too
+                break
+            if <unsigned int>(data[rtp + 2] << 8 | data[rtp + 3]) != sequence:
+                break
+            if _word(data + rtp + 8) != ssrc:
+                break
+            if timestamp != -1 and _word(data + rtp + 4) != timestamp:
+                break  # another picture: `feed` finishes this one
             if h265:
-                nal_header[0] = <char>((data[payload] & 0x81) | (kind << 1))
-                nal_header[1] = <char>data[payload + 1]
-                pieces.append(nal_header[:2])
-                fragment_size = 2
-                if 16 <= kind <= 23:
-                    keyframe = True
+                if (data[payload] >> 1) & 0x3F != H265_FU:
+                    break
+                fu = data[payload + 2]
             else:
-                nal_header[0] = <char>((data[payload] & 0xE0) | kind)
-                pieces.append(nal_header[:1])
-                fragment_size = 1
-                if kind == H264_IDR:
-                    keyframe = True
-            timestamp = _word(data + rtp + 4)
-        elif fragment_at < 0:
-            break  # a middle whose start was lost: `feed` marks the unit broken
-        pieces.append(view[start:end])
-        fragment_size += end - start
-        sequence = (sequence + 1) & 0xFFFF
-        pos = end
-    return pos, sequence, timestamp, fragment_at, fragment_size, keyframe
+                if data[payload] & 0x1F != H264_FU_A:
+                    break
+                fu = data[payload + 1]
+            if fu & 0x40:
+                break  # an end: `feed` closes the NAL unit
+            if fu & 0x80:  # a start
+                if fragment_at >= 0:
+                    break  # the open one lost its end: `feed` abandons it
+                kind = fu & 0x3F if h265 else fu & 0x1F
+                fragment_at = len(pieces)
+                pieces.append(b"")  # its length, set by `feed` at the end
+                if h265:
+                    nal_header[0] = <char>((data[payload] & 0x81) | (kind << 1))
+                    nal_header[1] = <char>data[payload + 1]
+                    pieces.append(nal_header[:2])
+                    fragment_size = 2
+                    if 16 <= kind <= 23:
+                        keyframe = True
+                else:
+                    nal_header[0] = <char>((data[payload] & 0xE0) | kind)
+                    pieces.append(nal_header[:1])
+                    fragment_size = 1
+                    if kind == H264_IDR:
+                        keyframe = True
+                timestamp = _word(data + rtp + 4)
+            elif fragment_at < 0:
+                break  # a middle whose start was lost: `feed` marks the unit broken
+            pieces.append(view[start:end])
+            fragment_size += end - start
+            sequence = (sequence + 1) & 0xFFFF
+            pos = end
+        return pos, sequence, timestamp, fragment_at, fragment_size, keyframe
+    finally:
+        PyBuffer_Release(&buffer)

@@ -27,35 +27,8 @@ def _at(value: datetime) -> datetime:
 # -- segments -----------------------------------------------------------------------------------
 
 
-async def add_segment(
-    session: AsyncSession,
-    *,
-    camera_id: int,
-    start: datetime,
-    end: datetime,
-    size: int,
-    path: str,
-    codec: str,
-    frames: int,
-    keyframes: Sequence[float],
-) -> RecordingSegmentRow:
-    row = RecordingSegmentRow(
-        camera_id=camera_id,
-        started_at=_at(start),
-        ended_at=_at(end),
-        bytes=size,
-        path=path,
-        codec=codec,
-        frames=frames,
-        keyframes=[round(k, 6) for k in keyframes],
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
 class NewSegment(NamedTuple):
-    """One segment for `add_segments` (the fields of `add_segment`)."""
+    """One segment for `add_segments`."""
 
     camera_id: int
     start: datetime
