@@ -1,7 +1,7 @@
 """Hatchling build hook: compile the optional Cython fast paths (`src/safecity/**/*.pyx`) into
 extension modules beside their sources, for the wheel and for an editable install alike.
 
-Each `.pyx` speeds up a module that works without it (`safecity.protocols.rtp._fragments` for
+Each `.pyx` speeds up a module that works without it (`safecity.protocols.rtp._packets` for
 `access_unit`). Without a C compiler or Python's headers the build goes on as pure Python and
 says so; `SAFECITY_REQUIRE_COMPILED=1` makes that an error instead (CI sets it, so a benchmark
 figure never silently loses its compiled path).

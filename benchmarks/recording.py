@@ -213,7 +213,7 @@ def _report(
     )
     if args.only != "ffmpeg":
         built = "compiled" if COMPILED else "NOT compiled: pure Python"
-        print(f"# ours: RTP fast path (safecity.protocols.rtp._fragments) {built}")
+        print(f"# ours: RTP fast path (safecity.protocols.rtp._packets) {built}")
     print(f"{'recorder':<36}{'CPU s':>8}{'CPU s per stream-hour':>24}")
     for name, cpu in (
         (f"safecity serve ({args.engine}, {args.workers} workers)", ours),

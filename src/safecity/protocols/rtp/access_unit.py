@@ -15,9 +15,10 @@ Timestamps are unwrapped from 32 bits to an unbounded count (a step of 2^31 or m
 back). The hot path is a few struct reads per packet and one copy per unit: payload pieces are
 kept as slices (of a `memoryview`, without copying) and joined once when the unit completes. A
 caller that reuses its buffer calls `detach()` before it does, which copies the pieces of a
-unit still open. Where the compiled `_fragments` module was built (`COMPILED`), a reader of
-RTSP interleaved frames hands the start and middle packets of fragmented NAL units to it with
-`feed_fragments` after each `feed`; the rest, and all of it without the module, is Python.
+unit still open. Where the compiled `_packets` module was built (`COMPILED`), a reader of RTSP
+interleaved frames hands it the plain packets of each picture (whole and fragmented NAL units
+other than parameter sets, up to the marker) with `feed_packets`, and gives `feed` only what
+that leaves; the rest, and all of it without the module, is Python.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from safecity.protocols.rtp.codec import VideoCodec
 from safecity.protocols.rtp.nal import split_length_prefixed
 
 try:
-    from safecity.protocols.rtp._fragments import take_fragments
+    from safecity.protocols.rtp._packets import take_packets
 except ImportError:  # built without a C compiler: `feed` does every packet
-    take_fragments = None  # type: ignore[assignment]
+    take_packets = None  # type: ignore[assignment]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -52,7 +53,7 @@ _H265_AP: Final = 48
 _H265_FU: Final = 49
 _H265_PARAMETER_SETS: Final = frozenset({32, 33, 34})
 
-COMPILED: Final = take_fragments is not None  # the fast path for fragmented NAL units is built
+COMPILED: Final = take_packets is not None  # the fast path for plain packets is built
 
 
 class AccessUnit(NamedTuple):
@@ -164,36 +165,41 @@ class AccessUnitAssembler:
             self._finish()
         return bool(self._ready)
 
-    def feed_fragments(self, view: memoryview, pos: int, channel: int) -> int:
-        """After `feed`: take the run of fragmented-NAL-unit packets that follows at
-        `view[pos:]` as RTSP interleaved frames on `channel`, up to (not including) the first
-        that ends one or is anything else: what `feed` would do with each of them, in compiled
-        code. Where the unread rest starts; `pos` without the compiled module."""
-        if take_fragments is None or self._ssrc < 0:
-            return pos
-        (
-            pos,
-            self._expected,
-            self._timestamp,
-            self._fragment_at,
-            self._fragment_size,
-            keyframe,
-        ) = take_fragments(
-            view,
-            pos,
-            channel,
-            self._payload_type,
-            self._ssrc,
-            self._timestamp,
-            self._expected,
-            self._fragment_at,
-            self._fragment_size,
-            self._h265,
-            self._pieces,
-        )
-        if keyframe:
-            self._keyframe = True
-        return pos
+    def feed_packets(self, view: memoryview, pos: int, channel: int) -> tuple[int, bool]:
+        """Take the run of plain packets that follows at `view[pos:]` as RTSP interleaved
+        frames on `channel`, finishing each picture at its marker, up to (not including) the
+        first frame `feed` must see: what `feed` would do with each of them, in compiled code.
+        Where the unread rest starts (`pos` without the compiled module), and whether an access
+        unit is ready to `take`."""
+        if take_packets is None or self._ssrc < 0:
+            return pos, bool(self._ready)
+        while True:
+            (
+                pos,
+                self._expected,
+                self._timestamp,
+                self._fragment_at,
+                self._fragment_size,
+                keyframe,
+                marked,
+            ) = take_packets(
+                view,
+                pos,
+                channel,
+                self._payload_type,
+                self._ssrc,
+                self._timestamp,
+                self._expected,
+                self._fragment_at,
+                self._fragment_size,
+                self._h265,
+                self._pieces,
+            )
+            if keyframe:
+                self._keyframe = True
+            if not marked:
+                return pos, bool(self._ready)
+            self._finish()
 
     # -- payloads ----------------------------------------------------------------------------
 

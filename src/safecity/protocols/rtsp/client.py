@@ -186,7 +186,9 @@ class RtspClient:
         channel = self._rtp_channel
         assembler = self.assembler
         if COMPILED and assembler is not None:
-            pos = assembler.feed_fragments(view, pos, channel)  # a read often starts a picture
+            pos, ready = assembler.feed_packets(view, pos, channel)
+            if ready:
+                out += assembler.take()
         while pos < size:
             octet = view[pos]
             if octet == 0x24:  # '$': an interleaved frame
@@ -196,10 +198,11 @@ class RtspClient:
                 if end > size:
                     break
                 if view[pos + 1] == channel and assembler is not None:
-                    if assembler.feed(view, pos + 4, end):
-                        out += assembler.take()
+                    ready = assembler.feed(view, pos + 4, end)
                     if COMPILED:
-                        end = assembler.feed_fragments(view, end, channel)
+                        end, ready = assembler.feed_packets(view, end, channel)
+                    if ready:
+                        out += assembler.take()
                 pos = end
             elif octet in (0x0D, 0x0A):
                 pos += 1

@@ -1,4 +1,4 @@
-def take_fragments(
+def take_packets(
     view: bytes | bytearray | memoryview,
     pos: int,
     channel: int,
@@ -10,4 +10,4 @@ def take_fragments(
     fragment_size: int,
     h265: bool,
     pieces: list[bytes | bytearray | memoryview],
-) -> tuple[int, int, int, int, int, bool]: ...
+) -> tuple[int, int, int, int, int, bool, bool]: ...
