@@ -9,11 +9,16 @@ buffer, so a killed writer's file ends inside a fragment (even before the `moov`
 one or two GOPs are lost. Flushed after every packet, each fragment is on disk once made: crash
 salvage (`salvage`) keeps all but the GOP being recorded. A flush with nothing buffered costs
 nothing, so this is one write per fragment, as before.
+
+A write the disk refuses (ENOSPC, EDQUOT, EFBIG) leaves FFmpeg's file cut inside a fragment;
+`close` then keeps what is whole, as salvage does after a crash (`mp4_index.read_fragments`):
+the file is cut back to its last complete fragment and says so (`Kept`), or, with none
+complete, is dropped.
 """
 
 from __future__ import annotations
 
-import errno
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Final, cast
@@ -23,8 +28,9 @@ from av.container import OutputContainer
 from av.packet import Packet
 from av.video.stream import VideoStream
 
+from safecity.media.mp4_index import Mp4LayoutError, read_fragments
 from safecity.media.mp4_init import FRAGMENTED_MP4
-from safecity.media.segment_format import MuxRefused, Sample
+from safecity.media.segment_format import DISK_REFUSALS, Kept, MuxRefused, Sample
 
 CODECS: Final = frozenset({"h264", "hevc"})
 SEGMENT_OPTIONS: Final = {**FRAGMENTED_MP4, "flush_packets": "1"}
@@ -52,13 +58,18 @@ class AvSegmentFormat:
         except BaseException:
             container.close()
             raise
-        return AvSegmentFile(container, stream)
+        return AvSegmentFile(container, stream, target, self.time_base)
 
 
 class AvSegmentFile:
-    def __init__(self, container: OutputContainer, stream: VideoStream) -> None:
+    def __init__(
+        self, container: OutputContainer, stream: VideoStream, target: Path, time_base: Fraction
+    ) -> None:
         self._container = container
         self._stream = stream
+        self._target = target
+        self._time_base = time_base  # of the times `add` takes
+        self._refused = False  # the disk refused a write: the file may end inside a fragment
 
     def add(self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool) -> None:  # noqa: ARG002 - the packet knows
         packet = cast("Packet[VideoStream]", sample)
@@ -68,12 +79,34 @@ class AvSegmentFile:
         try:
             self._container.mux(packet)
         except (av.FFmpegError, OSError, ValueError) as exc:
-            if getattr(exc, "errno", None) == errno.ENOSPC:
-                raise OSError(errno.ENOSPC, "no space left on the device") from exc
+            code = getattr(exc, "errno", None)
+            if code in DISK_REFUSALS:
+                self._refused = True
+                raise OSError(code, os.strerror(code)) from exc
             raise MuxRefused(str(exc)) from exc
 
-    def close(self, end: int | None) -> None:  # noqa: ARG002 - FFmpeg times the last packet
+    def close(self, end: int | None) -> Kept | None:  # noqa: ARG002 - FFmpeg times the last packet
         try:
             self._container.close()
-        except av.FFmpegError as exc:
-            raise MuxRefused(str(exc)) from exc
+        except (av.FFmpegError, OSError) as exc:
+            if not self._refused:
+                raise MuxRefused(str(exc)) from exc
+        if not self._refused:
+            return None
+        return self._cut_back()
+
+    def _cut_back(self) -> Kept:
+        """Keep the file's complete fragments only; `MuxRefused` when there are none."""
+        try:
+            found = read_fragments(self._target)
+        except (OSError, Mp4LayoutError) as exc:
+            raise MuxRefused(f"nothing whole is left after the refused write: {exc}") from exc
+        samples = found.samples
+        if not samples:
+            raise MuxRefused("no fragment was whole before the refused write")
+        origin = min(sample.presentation_time for sample in samples)
+        last = max(sample.presentation_time + sample.duration for sample in samples)
+        with self._target.open("r+b") as stream:
+            stream.truncate(found.end)
+        end = round(Fraction(last - origin, found.timescale) / self._time_base)
+        return Kept(end, len(samples))

@@ -12,15 +12,20 @@ before them says so from `close` (`Kept`), and is indexed as far as it is whole.
 
 from __future__ import annotations
 
+import errno
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from av.packet import Packet
     from av.video.stream import VideoStream
 
 Sample: TypeAlias = "Packet[VideoStream] | bytes"
+
+# The disk refuses more: full, the owner's quota, the file size limit. Each closes the segment
+# as far as it is whole, and recording tries again at the next keyframe (`disk_full` gap).
+DISK_REFUSALS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class MuxRefused(ValueError):

@@ -31,7 +31,6 @@ until the next keyframe, which opens a new segment on the same mapping, and the 
 from __future__ import annotations
 
 import contextlib
-import errno
 import re
 import shutil
 from collections.abc import Callable
@@ -44,7 +43,13 @@ from typing import TYPE_CHECKING, Final
 from safecity.media.av_segment import CODECS, AvSegmentFormat
 from safecity.media.mp4_init import FRAGMENTED_MP4
 from safecity.media.records import DiskLow, GapCause, GapRecord, SegmentRecord, WriterReport
-from safecity.media.segment_format import MuxRefused, Sample, SegmentFile, SegmentFormat
+from safecity.media.segment_format import (
+    DISK_REFUSALS,
+    MuxRefused,
+    Sample,
+    SegmentFile,
+    SegmentFormat,
+)
 
 if TYPE_CHECKING:
     from av.packet import Packet
@@ -52,9 +57,6 @@ if TYPE_CHECKING:
 
 SUFFIX: Final = ".mp4"
 OPEN_ATTEMPTS: Final = 3  # a folder pruned by retention between mkdir and open
-# The disk refuses more: full, the owner's quota, the file size limit. Each closes the segment
-# as far as it is whole, and recording tries again at the next keyframe (`disk_full` gap).
-DISK_REFUSALS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 NAME_RESOLUTION: Final = timedelta(milliseconds=1)  # a file name's start is cut to this
 _NAME: Final = re.compile(r"(\d{8}T\d{6})\.(\d{3})Z(?:-[1-9]\d*)?" + re.escape(SUFFIX))
 __all__ = [

@@ -251,6 +251,46 @@ def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragmen
         assert decoded_frames(tmp_path / segment.path) == segment.frames
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file size limits")
+def test_a_write_the_disk_refuses_through_pyav_is_a_disk_full_gap(
+    footage: Path, tmp_path: Path
+) -> None:
+    # FFmpeg's muxer meets the same refusal (EFBIG from the file size limit, as EDQUOT or
+    # ENOSPC would come): the writer must be told it is the disk, not a corrupt packet, so
+    # that retention hears of it and the hole is named for what it was. FFmpeg writes a
+    # fragment at the keyframe after it (every 60 frames here), so the limit set at frame 100
+    # refuses the fragment written at 120 and is lifted at 150, before the keyframe at 180.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def refuse(index: int, packet: Packet[VideoStream]) -> None:
+        if index == 100:
+            (open_file,) = tmp_path.rglob("*.mp4")
+            limit = open_file.stat().st_size + 3000
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        elif index == 150:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        reports = record_file(
+            SegmentWriter(7, tmp_path, segment_s=10), footage, hook=refuse, native=False
+        )
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, ignored)
+
+    (hole,) = gaps(reports)
+    assert hole.cause is GapCause.DISK_FULL
+    assert any(isinstance(r, DiskLow) for r in reports)
+    found = segments(reports)
+    assert all(s.end <= hole.start for s in found if s.start < hole.start)
+    after = [s for s in found if s.start >= hole.end]
+    assert after[0].start == hole.end == T0 + timedelta(seconds=180 * 0.08)  # next keyframe
+    assert_contiguous(after)
+    for segment in found:  # what was kept before the hole says what it holds
+        assert decoded_frames(tmp_path / segment.path) == segment.frames
+
+
 def test_hevc_is_remuxed_into_segments_that_decode(
     hevc_clip: Path, tmp_path: Path, native: bool
 ) -> None:
