@@ -13,7 +13,10 @@ loop reconnects when `due()` says, after the capped backoff; `offline_after_s` w
 reports the camera offline, its first unit online again. A camera the native path cannot read
 (another codec, a transport or method refused) is handed with its writer, ring and tap to
 `fallback`, which records it with PyAV; so is one that sends B-frames (RTP carries presentation
-times only, out of decode order: a few small steps back in one connection tell).
+times only, out of decode order: a few small steps back in one connection tell). So that such a
+camera leaves no scraps, the first `PROBATION` units of each connection, from its first
+keyframe, are held back: one step back among them hands the camera over with nothing written;
+otherwise they go on, with the times they came at, and the rest as they come.
 
 Called on the pull loop's thread; reports go through `report` as for `CameraRecorder`.
 """
@@ -45,6 +48,7 @@ _log = structlog.get_logger(__name__)
 FFMPEG_NAMES: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
 DEFAULT_BACKOFF: Final = Backoff()
 REORDER_LIMIT: Final = 3
+PROBATION: Final = 5  # a keyframe and four more: B-frames show within I P B or I P B B
 UNUSABLE_LIMIT: Final = 3
 NO_PARAMETER_SETS: Final = "no usable parameter sets in the SDP or with the keyframes"
 B_FRAMES: Final = "B-frames: RTP gives presentation times only, PyAV's parser times them"
@@ -90,6 +94,7 @@ class NativeCamera:
         self._step = 0  # and the step before it
         self._reordered = 0  # small steps back in this connection: B-frames
         self._unusable = 0  # keyframes in this connection we could not make an init from
+        self._held: list[tuple[AccessUnit, float, datetime]] | None = None  # on probation
 
     # -- what the pull loop calls ------------------------------------------------------------
 
@@ -106,17 +111,22 @@ class NativeCamera:
         self._last = None
         self._reordered = 0
         self._unusable = 0
+        self._held = []
 
     def units(self, units: list[AccessUnit], arrived: float) -> None:
         now = self._clock.now()
         for unit in units:
             if self.retired:
                 return  # handed over: the writer, ring and tap are another thread's now
-            self._unit(unit, arrived, now)
+            if self._held is None:
+                self._unit(unit, arrived, now)
+            else:
+                self._hold(unit, arrived, now)
 
     def ended(self, reason: str, fallback: bool) -> None:
         reason = reason.replace(self.url, redacted(self.url))
         self._connected = False
+        self._held = None  # fewer than PROBATION units: never recorded
         if self.tap is not None:
             self.tap.closed()
         self._link.lost()
@@ -143,9 +153,31 @@ class NativeCamera:
 
     def finish(self) -> None:
         """The loop stopped: close the open segment (no gap; a restart reports one)."""
+        self._held = None
         self._emit(self.writer.close())
 
     # -- units -------------------------------------------------------------------------------
+
+    def _hold(self, unit: AccessUnit, arrived: float, at: datetime) -> None:
+        """A unit of the connection's probation: B-frames hand the camera over before anything
+        is written; PROBATION units without them go on to be recorded."""
+        held = self._held
+        assert held is not None
+        if not held and not unit.keyframe:
+            return  # before the first keyframe: `_unit` would drop it too
+        if held and self._track is not None:
+            step = unit.timestamp - held[-1][0].timestamp
+            if -self._track.clock_rate < step <= 0:
+                self._held = None
+                self.ended(B_FRAMES, fallback=True)
+                return
+        held.append((unit, arrived, at))
+        if len(held) >= PROBATION:
+            self._held = None
+            for item in held:
+                self._unit(*item)
+                if self.retired:
+                    return
 
     def _unit(self, unit: AccessUnit, arrived: float, at: datetime) -> None:
         track = self._track

@@ -231,7 +231,40 @@ def test_a_camera_sending_b_frames_is_handed_over(clip: Clip, tmp_path: Path) ->
     assert camera.native.retired
     assert camera.fallbacks == [B_FRAMES]
     assert not camera.native.writer.recording  # closed for the PyAV recorder to go on
-    assert sum(s.frames for s in camera.of(SegmentRecord)) < len(order)
+    assert camera.of(SegmentRecord) == []  # told on probation: no scraps before PyAV's
+    assert len(camera.ring) == 0
+
+
+def test_b_frames_that_start_after_the_probation_still_hand_the_camera_over(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+    order = [0, 1, 2, 3, 4, 5, 8, 6, 7, 11, 9, 10, 14, 12, 13]  # B-frames from the 7th on
+    stream = units(clip)
+    first = [next(stream) for _ in order]
+    camera.stream = iter(
+        [unit._replace(timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
+    )
+
+    camera.play(len(order) * FRAME_S)
+
+    assert camera.fallbacks == [B_FRAMES]  # the third step back
+    assert not camera.native.writer.recording
+    assert 6 <= sum(s.frames for s in camera.of(SegmentRecord)) < len(order)
+
+
+def test_a_connection_that_ends_on_probation_records_nothing_of_it(
+    clip: Clip, tmp_path: Path
+) -> None:
+    camera = Camera(clip, tmp_path)
+
+    camera.play(3 * FRAME_S)  # a keyframe and two more, held
+    camera.native.ended("connection lost: reset", fallback=False)
+    camera.native.finish()
+
+    assert camera.of(SegmentRecord) == []
+    assert camera.of(CameraOnline) == []
+    assert camera.fallbacks == []
 
 
 def test_keyframes_without_any_parameter_sets_hand_the_camera_over(
