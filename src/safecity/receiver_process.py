@@ -180,13 +180,16 @@ class ReceiverProcess:
         """Run the receiver process until cancelled, a new one whenever it dies."""
         await self.cache.loaded.wait()
         while True:
-            await self._run_once()
+            exitcode = await self._run_once()
             self.restarts += 1
             self.listening.clear()
-            _log.warning("dc09.receiver_process.died", restarts=self.restarts)
+            _log.warning(  # a negative exit code is the signal that ended it (-15: SIGTERM)
+                "dc09.receiver_process.died", restarts=self.restarts, exitcode=exitcode
+            )
             await asyncio.sleep(RESTART_S)
 
-    async def _run_once(self) -> None:
+    async def _run_once(self) -> int | None:
+        """One receiver process, from start to death; its exit code."""
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")
         down_theirs, down = context.Pipe(duplex=False)
@@ -229,6 +232,7 @@ class ReceiverProcess:
             if process.is_alive():
                 process.kill()
                 await asyncio.to_thread(process.join)
+        return process.exitcode
 
     async def _until_change(self, ended: asyncio.Event) -> None:
         changed = asyncio.create_task(self.cache.changed())
