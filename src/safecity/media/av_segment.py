@@ -91,9 +91,7 @@ class AvSegmentFile:
         except (av.FFmpegError, OSError) as exc:
             if not self._refused:
                 raise MuxRefused(str(exc)) from exc
-        if not self._refused:
-            return None
-        return self._cut_back()
+        return self._cut_back() if self._refused else None
 
     def _cut_back(self) -> Kept:
         """Keep the file's complete fragments only; `MuxRefused` when there are none."""

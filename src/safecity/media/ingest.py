@@ -165,12 +165,15 @@ class NativeCamera:
         assert held is not None
         if not held and not unit.keyframe:
             return  # before the first keyframe: `_unit` would drop it too
-        if held and self._track is not None:
-            step = unit.timestamp - held[-1][0].timestamp
-            if -self._track.clock_rate < step <= 0:
-                self._held = None
-                self.ended(B_FRAMES, fallback=True)
-                return
+        track = self._track
+        if (
+            held
+            and track is not None
+            and _stepped_back(held[-1][0].timestamp, unit.timestamp, track.clock_rate)
+        ):
+            self._held = None
+            self.ended(B_FRAMES, fallback=True)
+            return
         held.append((unit, arrived, at))
         if len(held) >= PROBATION:
             self._held = None
@@ -219,7 +222,7 @@ class NativeCamera:
             return False
         if timestamp > last:
             self._step = timestamp - last
-        elif last - timestamp < clock_rate:
+        elif _stepped_back(last, timestamp, clock_rate):
             self._reordered += 1
         return self._reordered >= REORDER_LIMIT
 
@@ -255,3 +258,9 @@ class NativeCamera:
     def _emit(self, reports: Sequence[RecorderReport]) -> None:
         for item in reports:
             self._report(item)
+
+
+def _stepped_back(last: int, timestamp: int, clock_rate: int) -> bool:
+    """A small step back in presentation time (less than a second): a B-frame's, not a new
+    run's."""
+    return -clock_rate < timestamp - last <= 0

@@ -64,6 +64,12 @@ def units(clip: Clip, start: int = 0) -> Iterator[AccessUnit]:
             yield AccessUnit(data, start + loop * period + unit.pts, unit.keyframe, sets)
 
 
+def in_order(clip: Clip, order: list[int]) -> Iterator[AccessUnit]:
+    """The clip's first units, the n-th timed as frame `order[n]` (B-frames' decode order)."""
+    stream = units(clip)
+    return iter([next(stream)._replace(timestamp=3600 * n) for n in order])
+
+
 class Camera:
     """A NativeCamera and the loop's part: connect when due, play, fail."""
 
@@ -220,11 +226,7 @@ def test_a_camera_the_native_path_cannot_read_is_handed_over(clip: Clip, tmp_pat
 def test_a_camera_sending_b_frames_is_handed_over(clip: Clip, tmp_path: Path) -> None:
     camera = Camera(clip, tmp_path)
     order = [0, 3, 1, 2, 6, 4, 5, 9, 7, 8]  # decode order of I P B B P B B P B B
-    stream = units(clip)
-    first = [next(stream) for _ in order]
-    camera.stream = iter(
-        [unit._replace(timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
-    )
+    camera.stream = in_order(clip, order)
 
     camera.play(len(order) * FRAME_S)
 
@@ -240,11 +242,7 @@ def test_b_frames_that_start_after_the_probation_still_hand_the_camera_over(
 ) -> None:
     camera = Camera(clip, tmp_path)
     order = [0, 1, 2, 3, 4, 5, 8, 6, 7, 11, 9, 10, 14, 12, 13]  # B-frames from the 7th on
-    stream = units(clip)
-    first = [next(stream) for _ in order]
-    camera.stream = iter(
-        [unit._replace(timestamp=3600 * n) for unit, n in zip(first, order, strict=True)]
-    )
+    camera.stream = in_order(clip, order)
 
     camera.play(len(order) * FRAME_S)
 

@@ -208,13 +208,12 @@ def test_low_free_disk_is_reported_when_a_segment_opens(
     assert len(segments(reports)) == 3  # recording goes on: retention frees the space
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file size limits")
-def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragment(
-    footage: Path, tmp_path: Path
-) -> None:
-    # A real refusal: at frame 100 the process's file size limit is set 3,000 octets past the
-    # open file, so the next fragment's writev is cut short and the one after fails (EFBIG),
-    # as on a disk that fills; from frame 118 on (before the keyframe at 120) files may grow.
+def _record_under_a_size_limit(
+    footage: Path, tmp_path: Path, *, lifted_at: int, native: bool
+) -> tuple[list[WriterReport], int]:
+    """Record `footage` with a real refusal: at frame 100 the process's file size limit is set
+    3,000 octets past the open file, as on a disk that fills; from frame `lifted_at` on files may
+    grow again. The reports, and the limit set."""
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     limits: list[int] = []
 
@@ -223,17 +222,27 @@ def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragmen
             (open_file,) = tmp_path.rglob("*.mp4")
             limits.append(open_file.stat().st_size + 3000)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits[0], hard))
-        elif index == 118:
+        elif index == lifted_at:
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
     ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel ends the process
     try:
         reports = record_file(
-            SegmentWriter(7, tmp_path, segment_s=10), footage, hook=refuse, native=True
+            SegmentWriter(7, tmp_path, segment_s=10), footage, hook=refuse, native=native
         )
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, ignored)
+    return reports, limits[0]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file size limits")
+def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragment(
+    footage: Path, tmp_path: Path
+) -> None:
+    # The next fragment's writev is cut short and the one after fails (EFBIG); the limit is
+    # lifted at frame 118, before the keyframe at 120.
+    reports, limit = _record_under_a_size_limit(footage, tmp_path, lifted_at=118, native=True)
 
     found = segments(reports)
     (hole,) = gaps(reports)
@@ -242,7 +251,7 @@ def test_a_write_the_disk_refuses_keeps_the_segment_up_to_its_last_whole_fragmen
     first = found[0]
     assert first.start == T0  # kept, not dropped whole
     assert 100 - 13 <= first.frames < 100 + 13  # up to the last fragment the disk took
-    assert (tmp_path / first.path).stat().st_size <= limits[0]
+    assert (tmp_path / first.path).stat().st_size <= limit
     assert first.end == hole.start == T0 + timedelta(seconds=first.frames * 0.08)
     assert max(first.keyframes) < first.duration_s
     assert found[1].start == hole.end == T0 + timedelta(seconds=120 * 0.08)  # the next keyframe
@@ -260,24 +269,7 @@ def test_a_write_the_disk_refuses_through_pyav_is_a_disk_full_gap(
     # that retention hears of it and the hole is named for what it was. FFmpeg writes a
     # fragment at the keyframe after it (every 60 frames here), so the limit set at frame 100
     # refuses the fragment written at 120 and is lifted at 150, before the keyframe at 180.
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-
-    def refuse(index: int, packet: Packet[VideoStream]) -> None:
-        if index == 100:
-            (open_file,) = tmp_path.rglob("*.mp4")
-            limit = open_file.stat().st_size + 3000
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-        elif index == 150:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-
-    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        reports = record_file(
-            SegmentWriter(7, tmp_path, segment_s=10), footage, hook=refuse, native=False
-        )
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, ignored)
+    reports, _limit = _record_under_a_size_limit(footage, tmp_path, lifted_at=150, native=False)
 
     (hole,) = gaps(reports)
     assert hole.cause is GapCause.DISK_FULL
