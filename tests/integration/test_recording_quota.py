@@ -193,12 +193,13 @@ def _assert_recording_went_on(run: QuotaRun, cameras: list[int]) -> None:
 
 def _assert_near_quota(run: QuotaRun, quota: int, largest: int, cameras: int) -> None:
     """After each deleting sweep the quota's bytes are within one segment below the quota and
-    one segment per camera (closed while the sweep ran) above it; on disk there is at most one
-    more segment per camera (the ones being written, or closed and not yet indexed)."""
+    one segment per camera (closed while the sweep ran) above it; on disk there are at most two
+    more segments per camera: the one being written and, since the recorder thread goes on
+    while `_measure` holds the index, one closed and not yet indexed."""
     assert len(run.sweeps) >= 3
     for sweep in run.sweeps:
         assert quota - largest < sweep.indexed <= quota + cameras * largest, sweep
-        assert sweep.indexed <= sweep.on_disk <= sweep.indexed + cameras * largest, sweep
+        assert sweep.indexed <= sweep.on_disk <= sweep.indexed + 2 * cameras * largest, sweep
 
 
 def _assert_files_follow_rows(
