@@ -30,7 +30,13 @@ from av.video.stream import VideoStream
 
 from safecity.media.mp4_index import Mp4LayoutError, read_fragments
 from safecity.media.mp4_init import FRAGMENTED_MP4
-from safecity.media.segment_format import DISK_REFUSALS, Kept, MuxRefused, Sample
+from safecity.media.segment_format import (
+    DISK_REFUSALS,
+    Kept,
+    MuxRefused,
+    Sample,
+    release_file,
+)
 
 CODECS: Final = frozenset({"h264", "hevc"})
 SEGMENT_OPTIONS: Final = {**FRAGMENTED_MP4, "flush_packets": "1"}
@@ -50,6 +56,7 @@ class AvSegmentFormat:
         rate = stream.guessed_rate or stream.average_rate
         self.frame_ticks = max(1, int(1 / (rate * self.time_base))) if rate else 1
         self._template = stream
+        self._closed: Path | None = None  # the last segment closed
 
     def open(self, target: Path) -> AvSegmentFile:
         container = av.open(str(target), "w", format="mp4", options=SEGMENT_OPTIONS)
@@ -58,17 +65,30 @@ class AvSegmentFormat:
         except BaseException:
             container.close()
             raise
-        return AvSegmentFile(container, stream, target, self.time_base)
+        return AvSegmentFile(self, container, stream, target)
+
+    def finished(self, target: Path) -> None:
+        """Release the page cache of the segment closed before `target`, written out by now, and
+        queue `target`'s for writing (`release_written`): FFmpeg's muxer cannot be told to."""
+        if self._closed is not None:
+            release_file(self._closed)
+        release_file(target)
+        self._closed = target
 
 
 class AvSegmentFile:
     def __init__(
-        self, container: OutputContainer, stream: VideoStream, target: Path, time_base: Fraction
+        self,
+        segment_format: AvSegmentFormat,
+        container: OutputContainer,
+        stream: VideoStream,
+        target: Path,
     ) -> None:
+        self._format = segment_format
         self._container = container
         self._stream = stream
         self._target = target
-        self._time_base = time_base  # of the times `add` takes
+        self._time_base = segment_format.time_base  # of the times `add` takes
         self._refused = False  # the disk refused a write: the file may end inside a fragment
 
     def add(self, sample: Sample, pts: int, dts: int, duration: int, keyframe: bool) -> None:  # noqa: ARG002 - the packet knows
@@ -91,7 +111,9 @@ class AvSegmentFile:
         except (av.FFmpegError, OSError) as exc:
             if not self._refused:
                 raise MuxRefused(str(exc)) from exc
-        return self._cut_back() if self._refused else None
+        kept = self._cut_back() if self._refused else None
+        self._format.finished(self._target)
+        return kept
 
     def _cut_back(self) -> Kept:
         """Keep the file's complete fragments only; `MuxRefused` when there are none."""

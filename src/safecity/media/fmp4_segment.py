@@ -3,8 +3,10 @@ the init segment (`ftyp` + `moov`, made once per connection by `mp4_init`), then
 `mdat` per batch of samples. A batch ends before a keyframe, or once it spans `fragment_s`,
 and goes to the disk in one `writev` of the box headers and the samples as they came, so a
 killed writer loses at most the batch in memory and every fragment on disk starts where the
-previous ended. A write the disk refuses (full, over quota, over the file size limit) costs
-only its batch: the file is cut back to its last whole fragment, and `close` says what it kept.
+previous ended. Each fragment written releases the file's pages from the page cache
+(`release_written`): a recording is not read back soon. A write the disk refuses (full, over
+quota, over the file size limit) costs only its batch: the file is cut back to its last whole
+fragment, and `close` says what it kept.
 
 Samples are ISO/IEC 14496-15 samples (NAL units behind 4-octet lengths), as the RTP
 depacketiser gives them. A sample's duration is the step to the next one's decode time; the
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from safecity.media.mp4_boxes import OTHER_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, track_info
-from safecity.media.segment_format import Kept, MuxRefused, Sample
+from safecity.media.segment_format import Kept, MuxRefused, Sample, release_written
 from safecity.media.tap import StreamInfo
 
 TRUN_FLAGS: Final = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800
@@ -188,6 +190,7 @@ class Fmp4SegmentFile:
         samples = struct.pack(">" + "IIIi" * count, *entries)
         parts = [head, samples, _MDAT.pack(8 + size, b"mdat"), *data]
         self.write_all(parts, len(head) + len(samples) + 8 + size)
+        release_written(self._fd, self._whole)
         self._kept_frames += count
         self._kept_end = end
         self._data, self._times, self._offsets, self._keys = [], [], [], []

@@ -4,6 +4,7 @@ reported as gaps; every behaviour with both muxers, PyAV's and the native one.""
 from __future__ import annotations
 
 import itertools
+import os
 import resource
 import signal
 from datetime import timedelta
@@ -281,6 +282,64 @@ def test_a_write_the_disk_refuses_through_pyav_is_a_disk_full_gap(
     assert_contiguous(after)
     for segment in found:  # what was kept before the hole says what it holds
         assert decoded_frames(tmp_path / segment.path) == segment.frames
+
+
+def _in_page_cache(path: Path, offset: int) -> bool:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(1)], offset, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        pytest.skip(f"cannot ask the page cache without reading: {exc}")
+    finally:
+        os.close(fd)
+    return True
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="needs preadv2's RWF_NOWAIT")
+def test_a_native_segment_leaves_what_is_on_disk_out_of_the_page_cache(
+    footage: Path, tmp_path: Path
+) -> None:
+    # At frame 150 the open segment is written out (as the kernel would in its own time); the
+    # fragment written after it must release those pages, init segment first.
+    def write_out(index: int, _packet: Packet[VideoStream]) -> None:
+        if index == 150:
+            (path,) = tmp_path.rglob("*.mp4")
+            fd = os.open(path, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+
+    writer = SegmentWriter(7, tmp_path, segment_s=60)
+    record_file(writer, footage, hook=write_out, close=False, native=True)
+
+    (path,) = tmp_path.rglob("*.mp4")
+    assert not _in_page_cache(path, 0)
+    assert not _in_page_cache(path, path.stat().st_size // 3)
+    (segment,) = segments(writer.close())
+    assert decoded_frames(tmp_path / segment.path) == segment.frames == 377
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="needs preadv2's RWF_NOWAIT")
+def test_a_segment_from_pyav_leaves_the_page_cache_when_the_next_one_closes(
+    footage: Path, tmp_path: Path
+) -> None:
+    # The first segment closes at frame 180 and is written out at 200; FFmpeg's muxer cannot
+    # release pages itself, so the writer does when the second segment closes (frame 360).
+    def write_out(index: int, _packet: Packet[VideoStream]) -> None:
+        if index == 200:
+            for path in tmp_path.rglob("*.mp4"):
+                fd = os.open(path, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+
+    found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, hook=write_out))
+
+    assert len(found) == 3
+    first = tmp_path / found[0].path
+    assert not _in_page_cache(first, 0)
+    assert not _in_page_cache(first, first.stat().st_size // 2)
+    assert decoded_frames(first) == found[0].frames
 
 
 def test_hevc_is_remuxed_into_segments_that_decode(
