@@ -12,11 +12,15 @@ segment is closed and the hole becomes one `source_lost` gap at the first keyfra
 loop reconnects when `due()` says, after the capped backoff; `offline_after_s` without video
 reports the camera offline, its first unit online again. A camera the native path cannot read
 (another codec, a transport or method refused) is handed with its writer, ring and tap to
-`fallback`, which records it with PyAV; so is one that sends B-frames (RTP carries presentation
-times only, out of decode order: a few small steps back in one connection tell). So that such a
-camera leaves no scraps, the first `PROBATION` units of each connection, from its first
-keyframe, are held back: one step back among them hands the camera over with nothing written;
-otherwise they go on, with the times they came at, and the rest as they come.
+`fallback`, which records it with PyAV.
+
+RTP carries presentation times only. Without B-frames they are the decode times too; B-frames
+show as small steps back. The first `PROBATION` units of each connection, from its first
+keyframe, are held back to tell: a step back among them and the connection's decode times are
+made (`protocols.rtp.decode_times`: each picture decodes at the time of the one shown as far
+before it as the camera reorders); with none they go on with the times they came at, and the
+rest as they come. B-frames that begin only after the probation (a few steps back) hand the
+camera over to PyAV, whose parser times them, rather than start decode times in mid-stream.
 
 Called on the pull loop's thread; reports go through `report` as for `CameraRecorder`.
 """
@@ -41,6 +45,7 @@ from safecity.media.segment_writer import SegmentWriter
 from safecity.media.tap import PacketTap, StreamInfo
 from safecity.protocols.rtp.access_unit import AccessUnit
 from safecity.protocols.rtp.codec import VideoCodec, is_parameter_set, parameter_sets
+from safecity.protocols.rtp.decode_times import DecodeTimes
 from safecity.protocols.rtsp.track import VideoTrack
 
 _log = structlog.get_logger(__name__)
@@ -48,10 +53,10 @@ _log = structlog.get_logger(__name__)
 FFMPEG_NAMES: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
 DEFAULT_BACKOFF: Final = Backoff()
 REORDER_LIMIT: Final = 3
-PROBATION: Final = 5  # a keyframe and four more: B-frames show within I P B or I P B B
+PROBATION: Final = 5  # a keyframe and four more: I P B B b shows a reordering of 1 or 2
 UNUSABLE_LIMIT: Final = 3
 NO_PARAMETER_SETS: Final = "no usable parameter sets in the SDP or with the keyframes"
-B_FRAMES: Final = "B-frames: RTP gives presentation times only, PyAV's parser times them"
+B_FRAMES: Final = "B-frames began in mid-connection: PyAV's parser times them"
 
 
 class NativeCamera:
@@ -95,6 +100,7 @@ class NativeCamera:
         self._reordered = 0  # small steps back in this connection: B-frames
         self._unusable = 0  # keyframes in this connection we could not make an init from
         self._held: list[tuple[AccessUnit, float, datetime]] | None = None  # on probation
+        self._decode: DecodeTimes | None = None  # this connection's, if it has B-frames
 
     # -- what the pull loop calls ------------------------------------------------------------
 
@@ -112,6 +118,7 @@ class NativeCamera:
         self._reordered = 0
         self._unusable = 0
         self._held = []
+        self._decode = None
 
     def units(self, units: list[AccessUnit], arrived: float) -> None:
         now = self._clock.now()
@@ -159,28 +166,24 @@ class NativeCamera:
     # -- units -------------------------------------------------------------------------------
 
     def _hold(self, unit: AccessUnit, arrived: float, at: datetime) -> None:
-        """A unit of the connection's probation: B-frames hand the camera over before anything
-        is written; PROBATION units without them go on to be recorded."""
+        """A unit of the connection's probation: after PROBATION of them, the connection's
+        decode times are made if they showed B-frames, and they go on to be recorded."""
         held = self._held
         assert held is not None
         if not held and not unit.keyframe:
             return  # before the first keyframe: `_unit` would drop it too
-        track = self._track
-        if (
-            held
-            and track is not None
-            and _stepped_back(held[-1][0].timestamp, unit.timestamp, track.clock_rate)
-        ):
-            self._held = None
-            self.ended(B_FRAMES, fallback=True)
-            return
         held.append((unit, arrived, at))
-        if len(held) >= PROBATION:
-            self._held = None
-            for item in held:
-                self._unit(*item)
-                if self.retired:
-                    return
+        if len(held) < PROBATION:
+            return
+        self._held = None
+        track = self._track
+        if track is not None:
+            step = round(track.clock_rate / track.framerate) if track.framerate else None
+            self._decode = DecodeTimes.from_window([item[0].timestamp for item in held], step)
+        for item in held:
+            self._unit(*item)
+            if self.retired:
+                return
 
     def _unit(self, unit: AccessUnit, arrived: float, at: datetime) -> None:
         track = self._track
@@ -200,20 +203,23 @@ class NativeCamera:
         if unit.after_loss:
             self._emit(self.writer.corrupt())
         timestamp = unit.timestamp
-        if self._reordering(timestamp, track.clock_rate):
+        decode = self._decode
+        if decode is not None:
+            dts = decode.next(timestamp)
+            step = decode.step
+        elif self._reordering(timestamp, track.clock_rate):
             self.ended(B_FRAMES, fallback=True)
             return
-        packet = RingPacket(
-            unit.data, timestamp, timestamp, self._step, info.time_base, unit.keyframe, at
-        )
+        else:
+            dts = timestamp
+            step = self._step
+        packet = RingPacket(unit.data, timestamp, dts, step, info.time_base, unit.keyframe, at)
         tap = self.tap if self.tap is not None and self.tap.listeners else None
         if tap is not None:
             tap.packet(info, packet, arrived)  # before the ring: see media.live
         if self.ring is not None:
             self.ring.push(packet)
-        self._emit(
-            self.writer.write_sample(unit.data, timestamp, timestamp, self._step, unit.keyframe, at)
-        )
+        self._emit(self.writer.write_sample(unit.data, timestamp, dts, step, unit.keyframe, at))
 
     def _reordering(self, timestamp: int, clock_rate: int) -> bool:
         """Track the frame step; whether this connection's small steps back say B-frames."""

@@ -176,12 +176,16 @@ def encode_test_pattern(
     seconds: float = 10.0,
     gop_seconds: float = 1.0,
     bit_rate: int = 800_000,
+    b_frames: int = 0,
 ) -> None:
-    """Write the test pattern as an MP4 (no B-frames, a keyframe every `gop_seconds`)."""
+    """Write the test pattern as an MP4 (a keyframe every `gop_seconds`; no B-frames unless
+    `b_frames`, then up to that many between anchors, in a pyramid)."""
     gop = max(1, round(fps * gop_seconds))
+    x264 = {"tune": "zerolatency"} if not b_frames else {}
+    pyramid = f"bframes={b_frames}:b-pyramid=normal" if b_frames else "bframes=0"
     options = {
-        "libx264": {"preset": "veryfast", "tune": "zerolatency", "x264-params": "scenecut=0"},
-        "libx265": {"preset": "veryfast", "x265-params": "log-level=error:scenecut=0:bframes=0"},
+        "libx264": {"preset": "veryfast", **x264, "x264-params": f"scenecut=0:{pyramid}"},
+        "libx265": {"preset": "veryfast", "x265-params": f"log-level=error:scenecut=0:{pyramid}"},
     }.get(encoder, {})
     with av.open(target, "w", format="mp4") as container:
         stream = container.add_stream(encoder, rate=fps, options=options)
@@ -189,7 +193,7 @@ def encode_test_pattern(
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.bit_rate = bit_rate
         stream.codec_context.gop_size = gop
-        stream.codec_context.max_b_frames = 0
+        stream.codec_context.max_b_frames = b_frames
         for index, frame in enumerate(
             pattern_frames(width=width, height=height, fps=fps, seconds=seconds)
         ):

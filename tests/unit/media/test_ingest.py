@@ -223,18 +223,71 @@ def test_a_camera_the_native_path_cannot_read_is_handed_over(clip: Clip, tmp_pat
     assert camera.fallbacks == ["no H.264 or H.265 video track (found JPEG)"]
 
 
-def test_a_camera_sending_b_frames_is_handed_over(clip: Clip, tmp_path: Path) -> None:
+def shown_times(path: Path) -> list[float]:
+    """The presentation times of a file's pictures, in seconds, in decode order."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        return [
+            float(packet.pts * stream.time_base)
+            for packet in container.demux(stream)
+            if packet.size and packet.pts is not None
+        ]
+
+
+def assert_recorded_as_shown(camera: Camera, root: Path, sent: list[int]) -> None:
+    """Every picture sent is in the segments, which decode, with its presentation time."""
+    segments = camera.of(SegmentRecord)
+    assert sum(s.frames for s in segments) == len(sent)
+    first = min(sent)
+    times: list[float] = []
+    for segment in segments:
+        offset = (segment.start - T0).total_seconds()
+        path = root / segment.path
+        with av.open(str(path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == segment.frames
+        times += [offset + t - min(shown_times(path)) for t in shown_times(path)]
+    assert times == pytest.approx([(t - first) / 90_000 for t in sent], abs=1e-6)
+    ring = camera.ring.last(60.0)
+    assert all(a.dts < b.dts for a, b in itertools.pairwise(ring))
+    assert all(p.dts <= p.pts for p in ring)
+
+
+def test_a_camera_sending_b_frames_is_recorded_with_made_decode_times(
+    clip: Clip, tmp_path: Path
+) -> None:
     camera = Camera(clip, tmp_path)
-    order = [0, 3, 1, 2, 6, 4, 5, 9, 7, 8]  # decode order of I P B B P B B P B B
+    gop = [0] + [f for anchor in range(3, 25, 3) for f in (anchor, anchor - 2, anchor - 1)]
+    order = [25 * n + f for n in range(2) for f in gop]  # I P B B ..., two closed GOPs
     camera.stream = in_order(clip, order)
 
     camera.play(len(order) * FRAME_S)
+    camera.native.finish()
 
-    assert camera.native.retired
-    assert camera.fallbacks == [B_FRAMES]
-    assert not camera.native.writer.recording  # closed for the PyAV recorder to go on
-    assert camera.of(SegmentRecord) == []  # told on probation: no scraps before PyAV's
-    assert len(camera.ring) == 0
+    assert camera.fallbacks == []
+    assert not camera.native.retired
+    assert_recorded_as_shown(camera, tmp_path, [3600 * f for f in order])
+
+
+@pytest.fixture(scope="module")
+def pyramid(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    path = tmp_path_factory.mktemp("pyramid") / "pattern.mp4"
+    encode_test_pattern(path, width=160, height=96, seconds=2.0, b_frames=3)
+    return load_clip(path)
+
+
+def test_an_encoders_b_pyramid_is_recorded_natively_picture_for_picture(
+    pyramid: Clip, tmp_path: Path
+) -> None:
+    assert any(b.pts < a.pts for a, b in itertools.pairwise(pyramid.access_units))
+    camera = Camera(pyramid, tmp_path)
+
+    camera.play(2.0)
+    camera.native.finish()
+
+    assert camera.fallbacks == []
+    sent = [unit.pts for unit in pyramid.access_units]
+    assert_recorded_as_shown(camera, tmp_path, sent)
 
 
 def test_b_frames_that_start_after_the_probation_still_hand_the_camera_over(
