@@ -88,6 +88,12 @@ async def test_the_playback_page_plays_a_recorded_range_and_seeks_in_chromium(
             after: dict[str, Any] = await page.evaluate(STATE_JS)
             shot = Path(tempfile.gettempdir()) / "safecity-playback.png"
             await page.screenshot(path=str(shot))
+            # The button pauses it, and the status says so.
+            await page.click("#play")
+            await page.wait_for_function(
+                "() => document.getElementById('video').paused", timeout=5_000, polling=50
+            )
+            paused = await page.text_content("#status")
     print(f"\nfirst: {first}\nover the hole: {crossed}\nafter seek: {after}\nscreenshot {shot}")  # noqa: T201
     assert first["errors"] == []
     assert first["codec"].startswith("avc1.")
@@ -101,3 +107,4 @@ async def test_the_playback_page_plays_a_recorded_range_and_seeks_in_chromium(
     seeked_to = target.timestamp()
     assert after["errors"] == []
     assert seeked_to < after["shownAt"] / 1000 < seeked_to + 1.5  # played on after the seek
+    assert paused == "paused"

@@ -19,7 +19,7 @@ from safecity.core.events import CameraCameOnline
 from safecity.org.models import DevicePatch
 from safecity.settings import load_settings
 from safecity.sim.camera_packets import packetise
-from safecity.sim.camera_source import synthetic_clip
+from safecity.sim.camera_source import encode_test_pattern, load_clip, synthetic_clip
 from safecity.sim.cameras import CameraServer
 from safecity.store.secretbox import SecretBox
 from tests.api.conftest import ROOT, World, build_world
@@ -47,10 +47,17 @@ async def camera_platform(
     fps: int = 25,
     ingest_workers: int = 0,
     media: dict[str, Any] | None = None,
+    b_frames: int = 0,
 ) -> AsyncIterator[CameraPlatform]:
     """`ingest_workers`: record in that many worker processes (0: threads in this one);
-    `media`: more media settings."""
-    clip = packetise(synthetic_clip(seconds=2.0, width=width, height=height, fps=fps))
+    `media`: more media settings; `b_frames`: the camera's video has B-frames, up to that many
+    in a row."""
+    if b_frames:
+        source = folder / "b-frames.mp4"
+        encode_test_pattern(source, width=width, height=height, fps=fps, b_frames=b_frames)
+        clip = packetise(load_clip(source, max_seconds=2.0))
+    else:
+        clip = packetise(synthetic_clip(seconds=2.0, width=width, height=height, fps=fps))
     settings = load_settings(
         None,
         store={"url": f"sqlite:///{folder / 'live.db'}"},

@@ -361,6 +361,7 @@
     } else {
       playButton.textContent = "play";
       video.pause();
+      show("paused", "waiting");
     }
   });
   window.playbackSeek = (wallClockMs) => seek((wallClockMs - origin) / 1000); // for tests
