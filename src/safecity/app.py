@@ -47,6 +47,7 @@ from safecity.media.playback import PlaybackDesk, PlaybackLimits
 from safecity.media.prealarm import ClipOptions, PreAlarmClips
 from safecity.media.recording import CameraFeed, RecordingService
 from safecity.media.retention import Retention
+from safecity.media.root_lock import MediaRootLock, hold
 from safecity.org.devices import DeviceService
 from safecity.org.exporter import PointExporter
 from safecity.org.importer import PointImporter
@@ -113,8 +114,11 @@ class Platform:
         """Record the registry's cameras; start over when a device changes (a camera added,
         removed, re-addressed or disabled), after a second's quiet so a bulk import restarts
         the recorders once, or when an ONVIF camera left out because it did not answer gives
-        its stream at last (`app_onvif.recording_restart`)."""
+        its stream at last (`app_onvif.recording_restart`). Only one platform records into a
+        media root (`media.root_lock`)."""
         assert self.recording is not None
+        lock = MediaRootLock(self.settings.media.root)
+        await hold(lock)  # another platform recording into this root: wait, a standby
         changes = self.bus.subscribe("org.device.>")
         try:
             while True:
@@ -130,6 +134,7 @@ class Platform:
                     await asyncio.gather(recording, return_exceptions=True)
         finally:
             await changes.close()
+            lock.release()
 
     async def _receive(self) -> None:
         """Listen for panels once the account keys are loaded: before that every account would

@@ -20,6 +20,7 @@ from safecity.core.events import CameraCameOnline, SegmentRecorded
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Role, Scope
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
+from safecity.media.root_lock import MediaRootLock
 from safecity.org.models import DeviceDraft, DeviceKind
 from safecity.settings import load_settings
 from safecity.sim.camera_packets import packetise
@@ -105,6 +106,47 @@ async def test_a_registered_camera_is_recorded_into_indexed_segments(
         with av.open(str(tmp_path / "recordings" / segment.path)) as container:
             frames = sum(1 for _ in container.decode(video=0))
         assert frames >= 25  # one second or more of 25 fps video in every segment
+
+
+async def test_a_platform_whose_media_root_is_taken_records_once_it_is_free(
+    tmp_path: Path,
+) -> None:
+    clip = packetise(synthetic_clip(seconds=2.0, width=320, height=180, fps=25))
+    root = tmp_path / "recordings"
+    settings = load_settings(
+        None,
+        store={"url": f"sqlite:///{tmp_path / 'store.db'}"},
+        security={"master_key": SecretBox.new_key()},
+        receiver={"enabled": False},
+        media={"root": str(root), "segment_s": 1, "min_free_bytes": 0},
+    )
+    other = MediaRootLock(root)  # another platform, recording into the same folder
+    other.acquire()
+    async with (
+        CameraServer(clip, count=1, host="127.0.0.1", port=0) as cameras,
+        open_platform(settings) as platform,
+    ):
+        await seed_demo_city(platform.services)
+        point = (await platform.services.points.list(SEED_SCOPE, PageRequest(limit=1))).items[0]
+        camera = await platform.services.devices.create(
+            SEED_SCOPE,
+            DeviceDraft(
+                point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=cameras.urls[0]
+            ),
+        )
+        with pytest.raises(TimeoutError):
+            await record_segments(platform, camera.id, 1, within_s=3)
+        waited = list(root.rglob("*.mp4"))
+        released = asyncio.get_running_loop().call_later(1.0, other.release)
+        try:
+            segments = await record_segments(platform, camera.id, 2, within_s=30)
+        finally:
+            released.cancel()
+            other.release()
+
+    assert waited == []  # nothing written while the other held the root
+    assert len(segments) == 2
+    assert all((root / s.path).exists() for s in segments)
 
 
 async def test_a_recorded_range_exports_as_signed_evidence_audited_and_scoped(
