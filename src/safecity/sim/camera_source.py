@@ -182,10 +182,11 @@ def encode_test_pattern(
     `b_frames`, then up to that many between anchors, in a pyramid)."""
     gop = max(1, round(fps * gop_seconds))
     x264 = {"tune": "zerolatency"} if not b_frames else {}
-    pyramid = f"bframes={b_frames}:b-pyramid=normal" if b_frames else "bframes=0"
+    b264 = f"bframes={b_frames}:b-pyramid=normal" if b_frames else "bframes=0"
+    b265 = f"bframes={b_frames}:b-pyramid=1" if b_frames else "bframes=0"
     options = {
-        "libx264": {"preset": "veryfast", **x264, "x264-params": f"scenecut=0:{pyramid}"},
-        "libx265": {"preset": "veryfast", "x265-params": f"log-level=error:scenecut=0:{pyramid}"},
+        "libx264": {"preset": "veryfast", **x264, "x264-params": f"scenecut=0:{b264}"},
+        "libx265": {"preset": "veryfast", "x265-params": f"log-level=error:scenecut=0:{b265}"},
     }.get(encoder, {})
     with av.open(target, "w", format="mp4") as container:
         stream = container.add_stream(encoder, rate=fps, options=options)

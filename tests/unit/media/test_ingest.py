@@ -276,9 +276,20 @@ def pyramid(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     return load_clip(path)
 
 
+@pytest.fixture(scope="module")
+def hevc_pyramid(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    if "libx265" not in av.codecs_available:
+        pytest.skip("PyAV was built without libx265")
+    path = tmp_path_factory.mktemp("hevc-pyramid") / "pattern.mp4"
+    encode_test_pattern(path, encoder="libx265", width=160, height=96, seconds=2.0, b_frames=3)
+    return load_clip(path)
+
+
+@pytest.mark.parametrize("codec", ["h264", "hevc"])
 def test_an_encoders_b_pyramid_is_recorded_natively_picture_for_picture(
-    pyramid: Clip, tmp_path: Path
+    request: pytest.FixtureRequest, codec: str, tmp_path: Path
 ) -> None:
+    pyramid: Clip = request.getfixturevalue("pyramid" if codec == "h264" else "hevc_pyramid")
     assert any(b.pts < a.pts for a, b in itertools.pairwise(pyramid.access_units))
     camera = Camera(pyramid, tmp_path)
 
