@@ -24,6 +24,7 @@ from safecity.media.records import (
     SegmentRecord,
 )
 from safecity.media.ring import RingBuffer
+from safecity.media.ring_clip import build_clip
 from safecity.media.segment_writer import SegmentWriter
 from safecity.media.tap import PacketTap
 from safecity.protocols.rtp import ParameterSets, is_parameter_set
@@ -299,6 +300,16 @@ def test_an_encoders_b_pyramid_is_recorded_natively_picture_for_picture(
     assert camera.fallbacks == []
     sent = [unit.pts for unit in pyramid.access_units]
     assert_recorded_as_shown(camera, tmp_path, sent)
+    # The pre-alarm clip from the ring (live view's muxing) plays every picture in order.
+    assert camera.native.tap is not None
+    assert camera.native.tap.source is not None
+    clip = build_clip(camera.native.tap.source, camera.ring.last(60.0))
+    assert clip is not None
+    (tmp_path / "clip.mp4").write_bytes(clip.data)
+    with av.open(str(tmp_path / "clip.mp4")) as container:
+        shown = [frame.pts or 0 for frame in container.decode(video=0)]
+    assert len(shown) == clip.frames == len(sent)
+    assert shown == sorted(shown)
 
 
 def test_b_frames_that_start_after_the_probation_still_hand_the_camera_over(
