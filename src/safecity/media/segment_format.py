@@ -28,6 +28,7 @@ Sample: TypeAlias = "Packet[VideoStream] | bytes"
 # The disk refuses more: full, the owner's quota, the file size limit. Each closes the segment
 # as far as it is whole, and recording tries again at the next keyframe (`disk_full` gap).
 DISK_REFUSALS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_FADVISE: Final = getattr(os, "posix_fadvise", None)
 
 
 def release_written(fd: int, end: int) -> None:
@@ -41,9 +42,11 @@ def release_written(fd: int, end: int) -> None:
     host's fault, 2.2-3.2 s of system time per GB written here against 0.2-0.8 s into pages
     just freed (docs/PERFORMANCE.md). Pages released a fragment behind are free again within
     a second and are what the next writes get. Dirty pages are only queued for writing, so a
-    writer that dies loses nothing the kernel holds. Advice only: a refusal changes nothing."""
-    with contextlib.suppress(OSError):
-        os.posix_fadvise(fd, 0, end, os.POSIX_FADV_DONTNEED)
+    writer that dies loses nothing the kernel holds. Advice only: a refusal, or a system
+    without `posix_fadvise` (macOS), changes nothing."""
+    if _FADVISE is not None:
+        with contextlib.suppress(OSError):
+            _FADVISE(fd, 0, end, os.POSIX_FADV_DONTNEED)
 
 
 def release_file(path: Path) -> None:
