@@ -19,7 +19,8 @@ the steps are the frame steps of the presentation times, a lost picture's includ
 
 `from_window` finds `depth` in the first pictures of a connection. A picture shown before one
 whose time was given already (the camera reorders more than was seen) cannot be timed so: it
-decodes just after the one before, and `depth` grows by one from it on.
+decodes just after the one before, and `depth` grows by one from it on. A step back further
+than any reordering goes starts the times again, as it does the presentation times.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ class DecodeTimes:
         """The decode time of the picture that came next, shown at `timestamp`."""
         waiting = self._waiting
         last = self._last
+        if last is not None and timestamp < last - (MAX_DEPTH + 1) * self.step:
+            # Further back than any reordering goes: the camera's clock started again. A new
+            # run, as its presentation times are (the writer and the ring see the jump).
+            waiting.clear()
+            self._first, self._count, self._last = None, 0, None
+            last = None
         if self._first is None:
             self._first = timestamp
         if last is not None and timestamp < last:

@@ -100,6 +100,20 @@ def test_a_deeper_reordering_than_the_window_showed_deepens_the_times() -> None:
     assert_valid(pts[7:], dts[7:])
 
 
+def test_a_clock_that_starts_again_starts_the_decode_times_again() -> None:
+    before = timed([0, 3, 1, 2, 6, 4, 5])
+    after = [t + 1000 for t in timed([0, 3, 1, 2, 6, 4, 5])]  # 10 s back, and on
+    pts = [t + 10 * 90_000 for t in before] + after
+    times = DecodeTimes(1, STEP)
+
+    dts = decode_all(times, pts)
+
+    assert_valid(pts[:7], dts[:7])
+    assert_valid(pts[7:], dts[7:])
+    assert dts[7] == after[0] - STEP  # a step before the new run's first picture
+    assert times.depth == 1  # a new run, not a deeper reordering
+
+
 def test_depth_and_step_are_checked() -> None:
     with pytest.raises(ValueError, match="reorder depth"):
         DecodeTimes(0, STEP)
