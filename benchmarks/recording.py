@@ -4,8 +4,10 @@ same streams, and whether our recordings cover the run without overlap and with 
 
 Run: python benchmarks/recording.py [--cameras 20] [--seconds 60] [--segment 10] [--only ours]
      [--engine native|pyav] [--workers N] [--profile out.txt] [--first ours|ffmpeg]
+     [--b-frames N]
 
-A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s) is encoded once with libx264 and
+A 1280x720 25 fps test pattern at 2 Mbit/s (keyframe every 2 s; `--b-frames N`: up to N B-frames
+in a row, in a pyramid, as some cameras send) is encoded once with libx264 and
 served by `safecity sim cameras` in its own process (its CPU is not counted). Ours: `safecity
 serve` on a fresh SQLite store whose registry holds N cameras pointing at those streams (DC-09
 receiver off), so the API server, the index writes and the retention sweep are in the figure
@@ -211,8 +213,8 @@ def _report(
     )
     print(
         f"# cameras={args.cameras} seconds={args.seconds} (+{WARM_UP['s']:.0f} warm-up) "
-        f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s, "
-        f"{args.first} first"
+        f"segment={args.segment}s, 1280x720 25 fps H.264 at {BIT_RATE // 1000} kbit/s"
+        f"{f', up to {args.b_frames} B-frames' if args.b_frames else ''}, {args.first} first"
     )
     if args.only != "ffmpeg":
         built = "compiled" if COMPILED else "NOT compiled: pure Python"
@@ -261,6 +263,7 @@ def main() -> None:
         default="ours",
         help="which recorder runs first (a fresh VM gets cheaper over its first runs)",
     )
+    parser.add_argument("--b-frames", type=int, default=0, help="B-frames in a row, at most")
     args = parser.parse_args()
     WARM_UP["s"] = args.warm_up
     if args.only != "ours" and shutil.which("ffmpeg") is None:
@@ -269,7 +272,14 @@ def main() -> None:
         work = Path(scratch)
         clip = work / "pattern-720p-2mbit.mp4"
         encode_test_pattern(
-            clip, width=1280, height=720, fps=25, seconds=20, gop_seconds=2, bit_rate=BIT_RATE
+            clip,
+            width=1280,
+            height=720,
+            fps=25,
+            seconds=20,
+            gop_seconds=2,
+            bit_rate=BIT_RATE,
+            b_frames=args.b_frames,
         )
         port = free_port()
         cameras = subprocess.Popen(
