@@ -14,14 +14,14 @@ import av
 import pytest
 from pydantic import SecretStr
 
-from safecity.app import open_platform
+from safecity.app import Platform, open_platform
 from safecity.core.errors import NotFound
 from safecity.core.events import CameraCameOnline, SegmentRecorded
 from safecity.core.paging import PageRequest
 from safecity.core.scope import Role, Scope
 from safecity.demo.seed import SEED_SCOPE, seed_demo_city
 from safecity.media.root_lock import MediaRootLock
-from safecity.org.models import DeviceDraft, DeviceKind
+from safecity.org.models import Device, DeviceDraft, DeviceKind
 from safecity.settings import load_settings
 from safecity.sim.camera_packets import packetise
 from safecity.sim.camera_source import encode_test_pattern, load_clip, synthetic_clip
@@ -126,14 +126,7 @@ async def test_a_platform_whose_media_root_is_taken_records_once_it_is_free(
         CameraServer(clip, count=1, host="127.0.0.1", port=0) as cameras,
         open_platform(settings) as platform,
     ):
-        await seed_demo_city(platform.services)
-        point = (await platform.services.points.list(SEED_SCOPE, PageRequest(limit=1))).items[0]
-        camera = await platform.services.devices.create(
-            SEED_SCOPE,
-            DeviceDraft(
-                point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=cameras.urls[0]
-            ),
-        )
+        camera = await _sim_camera(platform, cameras.urls[0])
         with pytest.raises(TimeoutError):
             await record_segments(platform, camera.id, 1, within_s=3)
         waited = list(root.rglob("*.mp4"))
@@ -167,14 +160,7 @@ async def test_a_recorded_range_exports_as_signed_evidence_audited_and_scoped(
         CameraServer(clip, count=1, host="127.0.0.1", port=0) as cameras,
         open_platform(settings) as platform,
     ):
-        await seed_demo_city(platform.services)
-        point = (await platform.services.points.list(SEED_SCOPE, PageRequest(limit=1))).items[0]
-        camera = await platform.services.devices.create(
-            SEED_SCOPE,
-            DeviceDraft(
-                point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=cameras.urls[0]
-            ),
-        )
+        camera = await _sim_camera(platform, cameras.urls[0])
         segments = await record_segments(platform, camera.id, 4)
         start = segments[0].start + timedelta(seconds=0.5)
         end = segments[-1].end - timedelta(seconds=0.5)
@@ -205,6 +191,14 @@ async def test_a_recorded_range_exports_as_signed_evidence_audited_and_scoped(
     verified = _evidence_cli("verify", str(tmp_path / "cli.mp4"), "--config", str(config))
     assert verified.returncode == 0, verified.stderr
     assert "evidence intact" in verified.stdout
+
+
+async def _sim_camera(platform: Platform, url: str) -> Device:
+    """The demo city seeded, and a camera streaming from `url` at its first point."""
+    await seed_demo_city(platform.services)
+    point = (await platform.services.points.list(SEED_SCOPE, PageRequest(limit=1))).items[0]
+    draft = DeviceDraft(point_id=point.id, kind=DeviceKind.CAMERA, name="sim", stream_url=url)
+    return await platform.services.devices.create(SEED_SCOPE, draft)
 
 
 def _evidence_cli(*args: str) -> subprocess.CompletedProcess[str]:

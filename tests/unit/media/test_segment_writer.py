@@ -297,6 +297,14 @@ def _in_page_cache(path: Path, offset: int) -> bool:
     return True
 
 
+def _written_out(root: Path) -> None:
+    """Every segment file under `root` on the disk, as the kernel would in its own time."""
+    for path in root.rglob("*.mp4"):
+        fd = os.open(path, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+
+
 @pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="needs preadv2's RWF_NOWAIT")
 def test_a_native_segment_leaves_what_is_on_disk_out_of_the_page_cache(
     footage: Path, tmp_path: Path
@@ -305,10 +313,7 @@ def test_a_native_segment_leaves_what_is_on_disk_out_of_the_page_cache(
     # fragment written after it must release those pages, init segment first.
     def write_out(index: int, _packet: Packet[VideoStream]) -> None:
         if index == 150:
-            (path,) = tmp_path.rglob("*.mp4")
-            fd = os.open(path, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
+            _written_out(tmp_path)
 
     writer = SegmentWriter(7, tmp_path, segment_s=60)
     record_file(writer, footage, hook=write_out, close=False, native=True)
@@ -328,10 +333,7 @@ def test_a_segment_from_pyav_leaves_the_page_cache_when_the_next_one_closes(
     # release pages itself, so the writer does when the second segment closes (frame 360).
     def write_out(index: int, _packet: Packet[VideoStream]) -> None:
         if index == 200:
-            for path in tmp_path.rglob("*.mp4"):
-                fd = os.open(path, os.O_RDONLY)
-                os.fsync(fd)
-                os.close(fd)
+            _written_out(tmp_path)
 
     found = segments(record_file(SegmentWriter(7, tmp_path, segment_s=10), footage, hook=write_out))
 
